@@ -1,0 +1,1 @@
+# conf: fragment of Makefile.am

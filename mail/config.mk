@@ -1,0 +1,1 @@
+# mail: fragment of Makefile.am

@@ -1,0 +1,1 @@
+# master: fragment of Makefile.am

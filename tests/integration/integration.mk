@@ -1,0 +1,1 @@
+# tests/integration: fragment of Makefile.am

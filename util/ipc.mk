@@ -1,0 +1,1 @@
+# util: fragment of Makefile.am
