@@ -16,8 +16,8 @@
 #include <stddef.h>
 
 enum param_type {
-	PARAM_STR, /* free text; may be empty */
-	PARAM_INT, /* integer within [min, max] */
+	PARAM_STR,  /* free text; may be empty */
+	PARAM_INT,  /* integer within [min, max] */
 	PARAM_BOOL, /* yes|no */
 	PARAM_TIME, /* number with optional unit s|m|h|d|w (default s); value in seconds */
 	PARAM_SIZE, /* number with optional unit k|m|g (binary); value in bytes */
@@ -29,7 +29,7 @@ struct param_def {
 	enum param_type type;
 	const char *defval; /* as written in main.cf; may contain $name */
 	long long min, max; /* bounds for INT, TIME (seconds), SIZE (bytes) */
-	const char *doc; /* one line, shown by ternconf and main.cf(5) */
+	const char *doc;    /* one line, shown by ternconf and main.cf(5) */
 };
 
 /* The table, sorted by name, ended by an entry with name == NULL. */

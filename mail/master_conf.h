@@ -23,18 +23,18 @@ enum master_service_type { MASTER_INET, MASTER_UNIX, MASTER_PASS };
 struct master_service_conf {
 	char *name; /* first column, as written */
 	enum master_service_type type;
-	char *host; /* inet: address to bind, NULL for all (inet_interfaces) */
-	char *port; /* inet: port name or number */
-	char *path; /* unix/pass: socket path, $queue_directory/{private,public}/name */
-	int private_; /* 1: private/ (mode 0700 dir), 0: public/ */
-	int unpriv; /* 1: run as mail_owner/store_owner when master is root */
-	int chroot_; /* 1: chroot to queue_directory */
-	int wakeup; /* seconds between wake-up requests, 0 for none */
-	int maxproc; /* most children at once, 0 for no limit */
-	char *command; /* program name in daemon_directory */
-	char **args; /* NULL-terminated: arguments after the command, -o pairs removed */
+	char *host;	  /* inet: address to bind, NULL for all (inet_interfaces) */
+	char *port;	  /* inet: port name or number */
+	char *path;	  /* unix/pass: socket path, $queue_directory/{private,public}/name */
+	int private_;	  /* 1: private/ (mode 0700 dir), 0: public/ */
+	int unpriv;	  /* 1: run as mail_owner/store_owner when master is root */
+	int chroot_;	  /* 1: chroot to queue_directory */
+	int wakeup;	  /* seconds between wake-up requests, 0 for none */
+	int maxproc;	  /* most children at once, 0 for no limit */
+	char *command;	  /* program name in daemon_directory */
+	char **args;	  /* NULL-terminated: arguments after the command, -o pairs removed */
 	char **overrides; /* NULL-terminated "name=value" list from -o */
-	char *file; /* master.cf path and line of the entry, for messages */
+	char *file;	  /* master.cf path and line of the entry, for messages */
 	int line;
 };
 

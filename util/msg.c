@@ -108,8 +108,8 @@ static void msg_emit(int priority, const char *label, const char *fmt, va_list a
 		n = strftime(stamp, sizeof(stamp) - 12, "%b %e %H:%M:%S", &tm);
 		snprintf(stamp + n, sizeof(stamp) - n, ".%06ld ", ts.tv_nsec / 1000);
 	}
-	snprintf(line, sizeof(line) - 1, "%s%s[%ld]: %s%s", stamp, msg_state.ident,
-		 (long)getpid(), label, text);
+	snprintf(line, sizeof(line) - 1, "%s%s[%ld]: %s%s", stamp, msg_state.ident, (long)getpid(),
+		 label, text);
 	n = strlen(line);
 	line[n++] = '\n';
 	while (write(msg_state.fd, line, n) < 0 && errno == EINTR)

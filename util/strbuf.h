@@ -12,12 +12,15 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *data; /* NULL until the first append */
-	size_t len; /* bytes in use, excluding the trailing NUL */
+	char *data;  /* NULL until the first append */
+	size_t len;  /* bytes in use, excluding the trailing NUL */
 	size_t size; /* bytes allocated */
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void strbuf_init(struct strbuf *sb, size_t hint);
 void strbuf_free(struct strbuf *sb);
@@ -30,7 +33,7 @@ void strbuf_puts(struct strbuf *sb, const char *str);
 void strbuf_putc(struct strbuf *sb, int ch);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* strbuf_truncate - shorten to len bytes (no-op when already shorter). */
 void strbuf_truncate(struct strbuf *sb, size_t len);
 /* strbuf_consume - drop the first len bytes, moving the rest to the front. */

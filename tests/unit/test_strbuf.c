@@ -90,12 +90,12 @@ static void test_xasprintf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_is_valid),
-		cmocka_unit_test(test_append_grows),
-		cmocka_unit_test(test_binary_data),
-		cmocka_unit_test(test_printf_long),
-		cmocka_unit_test(test_consume_truncate_detach),
-		cmocka_unit_test(test_xasprintf),
+	    cmocka_unit_test(test_empty_is_valid),
+	    cmocka_unit_test(test_append_grows),
+	    cmocka_unit_test(test_binary_data),
+	    cmocka_unit_test(test_printf_long),
+	    cmocka_unit_test(test_consume_truncate_detach),
+	    cmocka_unit_test(test_xasprintf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
