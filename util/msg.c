@@ -87,7 +87,8 @@ int msg_verbose(void)
 }
 
 /* msg_emit - format one line and hand it to the target. */
-static void msg_emit(int priority, const char *label, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void msg_emit(int priority, const char *label,
+							   const char *fmt, va_list ap)
 {
 	char text[4096], line[4400], stamp[64] = "";
 	int saved_errno = errno;
