@@ -4,7 +4,8 @@
 # Debian packages Tern needs to build and run.
 TERN_BUILD_PACKAGES="gcc make autoconf automake pkg-config libc6-dev
 	libssl-dev libdb5.3-dev libsqlite3-dev libmilter-dev libopendkim-dev
-	libspf2-dev libopendmarc-dev libcmocka-dev openssl"
+	libspf2-dev libopendmarc-dev libcmocka-dev libcrypt-dev libargon2-dev libidn2-dev
+	openssl"
 # ...and what the test command needs on top of that.
 TERN_TEST_PACKAGES="clang libclang-rt-14-dev clang-format python3 python3-pytest
 	python3-pytest-timeout mandoc groff-base procps util-linux passwd"
