@@ -1,0 +1,1 @@
+# mail/: directory, addresses, passwords, SASL; the auth daemon and ternadmin.
