@@ -9,7 +9,13 @@
  * ("127.0.0.1:2525", "[::1]:2525"). Lines starting with white space continue
  * the previous one; '#' starts a comment line. Arguments of the form
  * "-o name=value" are collected as overrides and checked against the
- * parameter table.
+ * parameter table. An argument may be written "{ text with spaces }" to
+ * keep it one argument ("-o { health_banner = hello world }").
+ *
+ * The command is a program name, looked up in daemon_directory, or an
+ * absolute path name. An inet service may not be private ("-" means n).
+ * Port names are resolved with getservbyname() while reading, so that an
+ * unknown name is reported with its line.
  */
 #ifndef TERN_MASTER_CONF_H
 #define TERN_MASTER_CONF_H
@@ -23,8 +29,9 @@ enum master_service_type { MASTER_INET, MASTER_UNIX, MASTER_PASS };
 struct master_service_conf {
 	char *name; /* first column, as written */
 	enum master_service_type type;
-	char *host;	  /* inet: address to bind, NULL for all (inet_interfaces) */
-	char *port;	  /* inet: port name or number */
+	char *host;	  /* inet: address or host name to bind (IPv6 without brackets),
+			     NULL when only a port is given (use inet_interfaces) */
+	char *port;	  /* inet: port number, decimal (a name is resolved when read) */
 	char *path;	  /* unix/pass: socket path, $queue_directory/{private,public}/name */
 	int private_;	  /* 1: private/ (mode 0700 dir), 0: public/ */
 	int unpriv;	  /* 1: run as mail_owner/store_owner when master is root */
@@ -45,10 +52,18 @@ struct master_conf {
 
 /*
  * master_conf_read - parse path. conf gives defaults and checks -o names and
- * values. Errors name file:line and the field.
+ * values. Errors name file:line and the field, e.g.
+ *   /etc/tern/master.cf:12: maxproc: "x" is not a non-negative integer or "-"
  */
 int master_conf_read(const char *path, const struct mail_conf *conf, struct master_conf **result,
 		     char **error_r);
+
+/* master_conf_parse - the same for master.cf text held in memory; path names it in messages. */
+int master_conf_parse(const char *path, const char *text, size_t len, const struct mail_conf *conf,
+		      struct master_conf **result, char **error_r);
+
+/* master_service_type_name - "inet", "unix" or "pass". */
+const char *master_service_type_name(enum master_service_type type);
 
 void master_conf_free(struct master_conf **mconf);
 
