@@ -5,4 +5,6 @@ EXTRA_DIST += \
 	tests/integration/conftest.py \
 	tests/integration/test_master.py \
 	tests/integration/test_ternctl.py \
+	tests/integration/test_ternconf.py \
+	tests/integration/test_ternmap.py \
 	bench/connect_latency.py
