@@ -92,7 +92,39 @@ bad:
 	return -1;
 }
 
+/* check_directory_type - the directory back-ends that mail/directory.c knows. */
+static int check_directory_type(const char *value, char **error_r)
+{
+	if (strcmp(value, "internal") == 0)
+		return 0;
+	*error_r = xstrdup("must be internal");
+	return -1;
+}
+
+/* check_password_scheme - the schemes that mail/password.c makes new hashes with. */
+static int check_password_scheme(const char *value, char **error_r)
+{
+	if (strcmp(value, "yescrypt") == 0 || strcmp(value, "argon2id") == 0)
+		return 0;
+	*error_r = xstrdup("must be yescrypt or argon2id");
+	return -1;
+}
+
 const struct param_def mail_param_table[] = {
+    {"auth_client_timeout", PARAM_TIME, "60s", 1, HOUR, NULL,
+     "How long smtpd, imapd, pop3d and the other clients of the auth service wait for each of its answers."},
+    {"auth_connection_limit", PARAM_INT, "1000", 1, 100000, NULL,
+     "How many client connections the auth daemon serves at once; more wait to be accepted."},
+    {"auth_failure_decay", PARAM_TIME, "5m", 1, DAY, NULL,
+     "After each such period without a failed login, the failure count of a client IP or account is halved."},
+    {"auth_failure_delay_max", PARAM_TIME, "15s", 0, 300, NULL,
+     "The longest delay before the auth service answers a failed login."},
+    {"auth_failure_delay_ms", PARAM_INT, "500", 0, 60000, NULL,
+     "The delay in milliseconds before a first failed login is answered; it doubles with each further failure from the same client IP or for the same account."},
+    {"auth_request_limit", PARAM_SIZE, "16k", KB, MB, NULL,
+     "The largest request record, in bytes, that the auth service accepts."},
+    {"auth_verify_threads", PARAM_INT, "0", 0, 64, NULL,
+     "How many threads of the auth daemon compute password hashes at once; 0: one per CPU."},
     {"command_directory", PARAM_STR, TERN_COMMAND_DIR, 0, 0, check_absolute,
      "Where the administrator commands (ternctl, ternconf, ...) are installed."},
     {"config_directory", PARAM_STR, TERN_CONFIG_DIR, 0, 0, NULL,
@@ -103,6 +135,8 @@ const struct param_def mail_param_table[] = {
      "Where Tern keeps writable data that is not mail: lookup stores, caches, TLS session keys."},
     {"default_process_limit", PARAM_INT, "100", 1, 100000, NULL,
      "How many children a service may run at once when its maxproc column in master.cf is \"-\"."},
+    {"directory_type", PARAM_STR, "internal", 0, 0, check_directory_type,
+     "Where domains, accounts and aliases are kept: internal (Berkeley DB in $data_directory/directory, changed with ternadmin)."},
     {"dns_servers", PARAM_LIST, "", 0, 0, NULL,
      "Addresses of the DNS resolvers to ask; empty: those of /etc/resolv.conf."},
     {"health_banner", PARAM_STR, "$myhostname tern health", 0, 0, NULL,
@@ -135,6 +169,8 @@ const struct param_def mail_param_table[] = {
      "The client networks (address/prefix) that may relay mail through this machine."},
     {"myorigin", PARAM_STR, "$myhostname", 0, 0, check_not_empty,
      "The domain that locally posted mail appears to come from."},
+    {"password_scheme", PARAM_STR, "yescrypt", 0, 0, check_password_scheme,
+     "The hash that ternadmin stores new passwords as: yescrypt or argon2id."},
     {"queue_directory", PARAM_STR, TERN_QUEUE_DIR, 0, 0, check_absolute,
      "The spool: queue files and the private/ and public/ service sockets."},
     {"recipient_delimiter", PARAM_STR, "", 0, 0, NULL,
@@ -143,6 +179,10 @@ const struct param_def mail_param_table[] = {
      "The domains that this machine accepts mail for and relays to other machines."},
     {"relayhost", PARAM_STR, "", 0, 0, NULL,
      "The machine to send all non-local mail to ([host]:port or host:port); empty: deliver directly to each domain's MX."},
+    {"sasl_mechanisms", PARAM_LIST, "PLAIN LOGIN", 0, 0, NULL,
+     "The SASL mechanisms offered to clients, in order of preference (PLAIN, LOGIN)."},
+    {"sasl_plaintext_without_tls", PARAM_BOOL, "no", 0, 0, NULL,
+     "Whether mechanisms that send the password as it is (PLAIN, LOGIN) are offered on connections without TLS."},
     {"service_prefork", PARAM_INT, "1", 0, 1000, NULL,
      "How many idle children master keeps ready for each service, never more than its maxproc."},
     {"service_throttle_time", PARAM_TIME, "60s", 1, HOUR, NULL,
