@@ -1,0 +1,1 @@
+# anvil: fragment of Makefile.am

@@ -1,0 +1,1 @@
+# cleanup: fragment of Makefile.am

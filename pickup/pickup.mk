@@ -1,0 +1,1 @@
+# pickup: fragment of Makefile.am

@@ -1,0 +1,1 @@
+# smtpd: fragment of Makefile.am
