@@ -44,9 +44,13 @@ struct daemon_ctx {
 	struct event_watch *status_watch;
 	int listen_count;
 	struct event_watch *listen_watch[TERN_LISTEN_MAX];
-	int busy, stopping;
+	int busy, stopping; /* busy: a session is in progress */
 	long long sessions, max_use;
-	long long max_idle; /* seconds */
+	long long active;	 /* sessions in progress (multi: any number) */
+	long long session_limit; /* multi: the most at once */
+	int full_reported;	 /* multi: BUSY was reported (at the limit) */
+	int served_reported;	 /* multi: a BUSY/IDLE pair was reported */
+	long long max_idle;	 /* seconds */
 	struct event_timer idle_timer;
 	pid_t relay_pid; /* stand-alone helper, or 0 */
 	void *data;
@@ -102,6 +106,19 @@ int daemon_stopping(const struct daemon_ctx *ctx)
 long long daemon_sessions(const struct daemon_ctx *ctx)
 {
 	return ctx->sessions;
+}
+
+long long daemon_active_sessions(const struct daemon_ctx *ctx)
+{
+	return ctx->active;
+}
+
+void daemon_set_session_limit(struct daemon_ctx *ctx, long long limit)
+{
+	if (!ctx->ops->multi || limit < 1)
+		msg_panic("daemon_set_session_limit: %lld for a %s daemon", limit,
+			  ctx->ops->multi ? "multi-session" : "single-session");
+	ctx->session_limit = limit;
 }
 
 /* ---- command line and configuration ---- */
@@ -287,11 +304,15 @@ static void listen_close(struct daemon_ctx *ctx)
 
 static void stop_now_or_later(struct daemon_ctx *ctx)
 {
+	int first = !ctx->stopping;
+
 	ctx->stopping = 1;
 	listen_close(ctx);
 	event_timer_cancel(ctx->loop, &ctx->idle_timer);
 	if (!ctx->busy)
 		event_loop_stop(ctx->loop);
+	else if (first && ctx->ops->multi && ctx->ops->stopping != NULL)
+		ctx->ops->stopping(ctx);
 }
 
 static void master_gone(struct daemon_ctx *ctx)
@@ -346,6 +367,48 @@ static void listen_enable(struct daemon_ctx *ctx, unsigned int mask)
 		event_fd_modify(ctx->listen_watch[i], mask);
 }
 
+/* accepting - whether another session may start now. */
+static int accepting(const struct daemon_ctx *ctx)
+{
+	return !ctx->stopping && ctx->active < ctx->session_limit && ctx->sessions < ctx->max_use;
+}
+
+/*
+ * report_busy - a session started. A single-session daemon is busy now; a
+ * multi-session one only once it is at its limit and takes no more.
+ */
+static void report_busy(struct daemon_ctx *ctx)
+{
+	if (!ctx->ops->multi) {
+		report(ctx, MASTER_STATUS_BUSY);
+	} else if (ctx->active >= ctx->session_limit && !ctx->full_reported) {
+		ctx->full_reported = 1;
+		report(ctx, MASTER_STATUS_BUSY);
+	}
+}
+
+/*
+ * report_idle - a session ended. A multi-session daemon reports IDLE when it
+ * takes sessions again, and once, at the end of its first session, a
+ * BUSY/IDLE pair, so that master counts it as having served.
+ */
+static void report_idle(struct daemon_ctx *ctx)
+{
+	if (!ctx->ops->multi) {
+		report(ctx, MASTER_STATUS_IDLE);
+		return;
+	}
+	if (ctx->full_reported) {
+		ctx->full_reported = 0;
+		ctx->served_reported = 1;
+		report(ctx, MASTER_STATUS_IDLE);
+	} else if (!ctx->served_reported) {
+		ctx->served_reported = 1;
+		report(ctx, MASTER_STATUS_BUSY);
+		report(ctx, MASTER_STATUS_IDLE);
+	}
+}
+
 /* begin_session - mark busy and hand fd (or, for pass, the descriptor it carries) to serve. */
 static void begin_session(struct daemon_ctx *ctx, int fd)
 {
@@ -353,11 +416,12 @@ static void begin_session(struct daemon_ctx *ctx, int fd)
 	int client;
 
 	ctx->busy = 1;
+	ctx->active++;
 	ctx->sessions++;
-	if (!ctx->standalone)
+	if (!ctx->standalone && !accepting(ctx))
 		listen_enable(ctx, 0);
 	event_timer_cancel(ctx->loop, &ctx->idle_timer);
-	report(ctx, MASTER_STATUS_BUSY);
+	report_busy(ctx);
 	if (ctx->type == MASTER_PASS && !ctx->standalone) {
 		if (sock_recv_fd(fd, PASS_TIMEOUT_MS, &client, &error) < 0) {
 			msg_warn("service %s: %s", ctx->service, error);
@@ -373,6 +437,9 @@ static void begin_session(struct daemon_ctx *ctx, int fd)
 				 strerror(errno));
 	}
 	ctx->ops->serve(ctx, fd);
+	/* multi: the last session max_use allows has started; wind down */
+	if (ctx->ops->multi && ctx->sessions >= ctx->max_use && !ctx->stopping)
+		stop_now_or_later(ctx);
 }
 
 static void on_listen(struct event_loop *loop, int lfd, unsigned int events, void *vctx)
@@ -380,7 +447,7 @@ static void on_listen(struct event_loop *loop, int lfd, unsigned int events, voi
 	struct daemon_ctx *ctx = vctx;
 	int fd;
 
-	if (ctx->busy || ctx->stopping || !(events & EVENT_READ))
+	if (!accepting(ctx) || !(events & EVENT_READ))
 		return;
 	fd = sock_accept(lfd);
 	if (fd < 0) {
@@ -394,16 +461,22 @@ static void on_listen(struct event_loop *loop, int lfd, unsigned int events, voi
 
 void daemon_session_done(struct daemon_ctx *ctx)
 {
-	if (!ctx->busy)
+	if (ctx->active <= 0)
 		msg_panic("daemon_session_done: no session in progress");
-	ctx->busy = 0;
-	report(ctx, MASTER_STATUS_IDLE);
+	ctx->active--;
+	ctx->busy = ctx->active > 0;
+	report_idle(ctx);
 	if (ctx->standalone || ctx->stopping || ctx->sessions >= ctx->max_use) {
-		event_loop_stop(ctx->loop);
+		if (!ctx->busy)
+			event_loop_stop(ctx->loop);
+		else if (!ctx->stopping) /* multi: max_use reached; wind down */
+			stop_now_or_later(ctx);
 		return;
 	}
 	listen_enable(ctx, EVENT_READ);
-	event_timer_add(ctx->loop, &ctx->idle_timer, (uint64_t)ctx->max_idle * 1000u, on_idle, ctx);
+	if (!ctx->busy)
+		event_timer_add(ctx->loop, &ctx->idle_timer, (uint64_t)ctx->max_idle * 1000u,
+				on_idle, ctx);
 }
 
 /* check_fd - a descriptor master should have passed; fatal when it is not open. */
@@ -547,6 +620,7 @@ int daemon_main(int argc, char **argv, const struct daemon_ops *ops, void *data)
 	msg_init(ops->name);
 	ctx->ops = ops;
 	ctx->data = data;
+	ctx->session_limit = ops->multi ? DAEMON_MULTI_DEFAULT_LIMIT : 1;
 	ctx->status_fd = -1;
 	parse_args(ctx, argc, argv);
 	/* Before logging moves to log_to: a missing descriptor is a usage error. */

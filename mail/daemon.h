@@ -19,6 +19,20 @@
  * max_idle seconds without a connection, on SIGTERM (at once when idle,
  * after the current session otherwise), or when master goes away.
  *
+ * Multi-session mode (ops->multi, for services whose clients keep their
+ * connection, like auth): connections are accepted whenever they arrive, up
+ * to daemon_set_session_limit() at once (DAEMON_MULTI_DEFAULT_LIMIT unless
+ * set); serve() must return at once and each session still ends with its own
+ * daemon_session_done(). max_idle counts from the end of the last session.
+ * master is told BUSY only while the process is at its limit and takes no
+ * more connections (so that master starts another process, within maxproc,
+ * only then), and IDLE when it takes them again; at the end of its first
+ * session the process reports one BUSY/IDLE pair, so that master counts it
+ * as having served. When the process is to stop (SIGTERM, master gone, or
+ * the last session max_use allows has started), it stops accepting, calls
+ * ops->stopping so that the daemon can end its idle sessions, and exits when
+ * the last session is done.
+ *
  * Stand-alone mode (-S, for tests and debugging): no master; one session on
  * standard input/output, then exit. Standard input may be a socket (served
  * directly) or anything else (a helper process relays it).
@@ -56,7 +70,14 @@ struct daemon_ops {
 	void (*serve)(struct daemon_ctx *ctx, int fd);
 	/* shutdown - before the process exits, or NULL */
 	void (*shutdown)(struct daemon_ctx *ctx);
+	/* multi - 1: serve many sessions at once (see above); 0: one at a time */
+	int multi;
+	/* stopping - multi: the process is to stop; end idle sessions soon. Or NULL */
+	void (*stopping)(struct daemon_ctx *ctx);
 };
+
+/* Sessions a multi-session daemon serves at once unless it says otherwise. */
+#define DAEMON_MULTI_DEFAULT_LIMIT 100
 
 /*
  * daemon_main - run the daemon; returns the process exit status. data is
@@ -65,7 +86,7 @@ struct daemon_ops {
  */
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops, void *data);
 
-/* daemon_session_done - the current session is over (its descriptor closed by the daemon). */
+/* daemon_session_done - a session is over (its descriptor closed by the daemon). */
 void daemon_session_done(struct daemon_ctx *ctx);
 
 /* The configuration (main.cf with the -o overrides applied). */
@@ -96,5 +117,15 @@ int daemon_stopping(const struct daemon_ctx *ctx);
 
 /* daemon_sessions - sessions started so far (the current one included). */
 long long daemon_sessions(const struct daemon_ctx *ctx);
+
+/* daemon_active_sessions - sessions in progress (0 or 1 unless multi). */
+long long daemon_active_sessions(const struct daemon_ctx *ctx);
+
+/*
+ * daemon_set_session_limit - multi: serve at most limit (>= 1) sessions at
+ * once (call it before the first connection, e.g. from post_jail). Calling it
+ * for a single-session daemon is a programming error.
+ */
+void daemon_set_session_limit(struct daemon_ctx *ctx, long long limit);
 
 #endif
