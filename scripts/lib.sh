@@ -7,7 +7,7 @@ TERN_BUILD_PACKAGES="gcc make autoconf automake pkg-config libc6-dev
 	libspf2-dev libopendmarc-dev libcmocka-dev libcrypt-dev libargon2-dev libidn2-dev
 	openssl"
 # ...and what the test command needs on top of that.
-TERN_TEST_PACKAGES="clang libclang-rt-14-dev clang-format python3 python3-pytest
+TERN_TEST_PACKAGES="clang libclang-rt-14-dev clang-format python3 python3-pytest mutt
 	python3-pytest-timeout mandoc groff-base procps util-linux passwd"
 
 say() { printf '%s\n' "$*" >&2; }
