@@ -1,0 +1,1 @@
+# qmgr: fragment of Makefile.am

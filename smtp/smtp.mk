@@ -1,0 +1,1 @@
+# smtp: fragment of Makefile.am

@@ -1,0 +1,1 @@
+# tools/ternqueue: fragment of Makefile.am
