@@ -8,7 +8,8 @@ TERN_BUILD_PACKAGES="gcc make autoconf automake pkg-config libc6-dev
 	openssl"
 # ...and what the test command needs on top of that.
 TERN_TEST_PACKAGES="clang libclang-rt-14-dev clang-format python3 python3-pytest mutt
-	python3-pytest-timeout mandoc groff-base procps util-linux passwd"
+	python3-pytest-timeout mandoc groff-base procps util-linux passwd
+	swaks curl msmtp postfix dnsmasq-base dovecot-core dovecot-lmtpd"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "$(basename "$0"): $*"; exit 1; }
@@ -26,11 +27,21 @@ ensure_packages() {
 	fi
 	say "installing Debian packages:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null; then
-		apt-get update -q </dev/null >/dev/null || die "apt-get update failed"
-		apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null ||
-			die "apt-get install$missing failed"
+	# Peers used by the tests (postfix for smtp-source/smtp-sink, dovecot) are
+	# installed unconfigured and never started: the tests run their own copies
+	# on loopback.
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	local policy=/usr/sbin/policy-rc.d own_policy=""
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
 	fi
+	local rc=0
+	if ! apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null; then
+		apt-get update -q </dev/null >/dev/null &&
+			apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null || rc=1
+	fi
+	[ -n "$own_policy" ] && rm -f "$policy"
+	[ $rc -eq 0 ] || die "apt-get install$missing failed"
 }
 
 # bootstrap - generate ./configure when missing or older than its sources.
