@@ -62,6 +62,7 @@ EOF
 cat > "$BASE/etc/master.cf" <<EOF
 127.0.0.1:$PORT inet n - n - $((SESSIONS + 10)) smtpd
   -o smtpd_tls_security_level=none
+  -o smtpd_peername_lookup=no
 cleanup unix - - n - 0 cleanup
 auth unix - - n - 1 auth
 EOF
