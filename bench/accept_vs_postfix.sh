@@ -69,7 +69,7 @@ EOC
 # The postfix(1) wrapper insists on /etc/postfix/main.cf, which an unconfigured
 # package lacks: create the queue tree and start Postfix's master directly.
 /usr/lib/postfix/sbin/post-install config_directory="$PF/etc" meta_directory=/etc/postfix \
-	create-missing >/dev/null 2>&1
+	create-missing >/dev/null 2>&1 || true
 /usr/lib/postfix/sbin/master -c "$PF/etc" -w || { echo "$0: Postfix did not start" >&2; exit 1; }
 
 SMTP_SOURCE=/usr/sbin/smtp-source
