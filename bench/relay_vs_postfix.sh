@@ -24,6 +24,8 @@ PIDS=""
 finish() {
 	[ -n "${BENCH_DEBUG:-}" ] && tail -n 12 "$BASE/tern/tern.log" >&2
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	[ -f "$BASE/tern/queue/pid/master.pid" ] &&
+		kill "$(tr -d ' ' < "$BASE/tern/queue/pid/master.pid")" 2>/dev/null
 	[ -f "$BASE/pf/queue/pid/master.pid" ] &&
 		kill "$(tr -d ' ' < "$BASE/pf/queue/pid/master.pid")" 2>/dev/null
 	sleep 1
@@ -155,7 +157,6 @@ while [ "$r" -le "$ROUNDS" ]; do
 	POSTFIX="$POSTFIX $p"
 	r=$((r + 1))
 done
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$TERN_PREFIX/sbin/ternctl" -c "$T/etc" stop >/dev/null
 python3 - "$TERN" "$POSTFIX" <<'EOP'
 import statistics, sys
 t = [float(x) for x in sys.argv[1].split()]
