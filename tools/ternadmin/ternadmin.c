@@ -96,6 +96,36 @@ int ta_open(struct ternadmin *ta, int flags)
 	return -1;
 }
 
+int ta_list_scope(struct ternadmin *ta, int argc, char **argv, struct dir_domain *d,
+		  const char **domain_r)
+{
+	const struct ta_option opts[] = {{NULL, NULL, NULL}};
+	char **args, *err = NULL;
+	enum dir_result r;
+	int n, status;
+
+	memset(d, 0, sizeof(*d));
+	*domain_r = NULL;
+	if ((status = ta_parse(ta, argc, argv, opts, 0, 1, &args, &n)) != TA_OK)
+		return status;
+	status = TA_FAIL;
+	if (ta_open(ta, DIR_READ) < 0) {
+		/* reported */
+	} else if (n == 0) {
+		status = TA_OK;
+	} else if ((r = directory_domain(ta->dir, args[0], d, &err)) == DIR_FOUND) {
+		*domain_r = d->name;
+		status = TA_OK;
+	} else if (r == DIR_ERROR) {
+		ta_error(ta, "%s", err);
+	} else {
+		ta_error(ta, "domain %s does not exist", args[0]);
+	}
+	free(err);
+	free(args);
+	return status;
+}
+
 void ta_changed(struct ternadmin *ta, const char *event, const char *const *kv)
 {
 	struct strbuf line = STRBUF_INIT;

@@ -20,6 +20,7 @@
 
 struct mail_conf;
 struct directory;
+struct dir_domain;
 
 /* The state of one run. */
 struct ternadmin {
@@ -48,6 +49,16 @@ int ta_usage_error(const struct ternadmin *ta, const char *fmt, ...)
  * Returns 0, or -1 after reporting the error.
  */
 int ta_open(struct ternadmin *ta, int flags);
+
+/*
+ * ta_list_scope - the optional DOMAIN argument of a "list" command: parses
+ * it, opens the directory for reading and checks that the domain exists.
+ * TA_OK with *domain_r the domain as stored (NULL: every domain), or the
+ * status to exit with (already reported). d is filled or zeroed: free it
+ * with dir_domain_free() in every case.
+ */
+int ta_list_scope(struct ternadmin *ta, int argc, char **argv, struct dir_domain *d,
+		  const char **domain_r);
 
 /*
  * ta_changed - report one change: log it ("<event>: k=v, ..., by=uid N")
@@ -94,6 +105,11 @@ void ta_table_row(struct ta_table *t, const char *const *cells);
 /* ta_table_print - print on stdout, columns aligned, and free the table. */
 void ta_table_print(struct ta_table **t);
 void ta_table_free(struct ta_table **t);
+/*
+ * ta_list_output - a listing's end: print json (--json) or the table, free
+ * both, and note that a listing was printed.
+ */
+void ta_list_output(struct ternadmin *ta, struct ta_table **t, struct strbuf *json);
 
 /* ta_json_str - append s as a JSON string (with quotes). */
 void ta_json_str(struct strbuf *sb, const char *s);

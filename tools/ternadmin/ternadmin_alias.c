@@ -108,47 +108,29 @@ static void print_aliases(struct ternadmin *ta, const struct dir_aliases *al)
 		ta_table_row(t, (const char *const[]){al->items[i].address, strbuf_str(&joined)});
 	}
 	strbuf_puts(&out, "]}\n");
-	if (ta->json) {
-		fputs(strbuf_str(&out), stdout);
-		ta_table_free(&t);
-	} else {
-		ta_table_print(&t);
-	}
-	strbuf_free(&out);
+	ta_list_output(ta, &t, &out);
 	strbuf_free(&joined);
-	ta->listed = 1;
 }
 
 static int alias_list(struct ternadmin *ta, int argc, char **argv)
 {
-	const struct ta_option opts[] = {{NULL, NULL, NULL}};
-	struct dir_aliases al;
+	struct dir_aliases list;
 	struct dir_domain d;
-	char **args, *err = NULL;
-	enum dir_result r = DIR_FOUND;
-	int n, status;
+	const char *domain;
+	char *err = NULL;
+	int status;
 
-	if ((status = ta_parse(ta, argc, argv, opts, 0, 1, &args, &n)) != TA_OK)
-		return status;
-	memset(&d, 0, sizeof(d));
-	status = TA_FAIL;
-	if (ta_open(ta, DIR_READ) < 0) {
-		/* reported */
-	} else if (n == 1 && (r = directory_domain(ta->dir, args[0], &d, &err)) != DIR_FOUND) {
-		if (r == DIR_ERROR)
+	if ((status = ta_list_scope(ta, argc, argv, &d, &domain)) == TA_OK) {
+		if (directory_alias_list(ta->dir, domain, &list, &err) < 0) {
 			ta_error(ta, "%s", err);
-		else
-			ta_error(ta, "domain %s does not exist", args[0]);
-	} else if (directory_alias_list(ta->dir, n == 1 ? d.name : NULL, &al, &err) < 0) {
-		ta_error(ta, "%s", err);
-	} else {
-		print_aliases(ta, &al);
-		dir_aliases_free(&al);
-		status = TA_OK;
+			status = TA_FAIL;
+		} else {
+			print_aliases(ta, &list);
+			dir_aliases_free(&list);
+		}
 	}
 	dir_domain_free(&d);
 	free(err);
-	free(args);
 	return status;
 }
 

@@ -193,14 +193,7 @@ static void print_domains(struct ternadmin *ta, const struct dir_domains *d,
 			      d->items[i].local ? "true" : "false", nu, na);
 	}
 	strbuf_puts(&out, "]}\n");
-	if (ta->json) {
-		fputs(strbuf_str(&out), stdout);
-		ta_table_free(&t);
-	} else {
-		ta_table_print(&t);
-	}
-	strbuf_free(&out);
-	ta->listed = 1;
+	ta_list_output(ta, &t, &out);
 }
 
 static int domain_list(struct ternadmin *ta, int argc, char **argv)

@@ -101,3 +101,15 @@ void ta_json_str(struct strbuf *sb, const char *s)
 	}
 	strbuf_putc(sb, '"');
 }
+
+void ta_list_output(struct ternadmin *ta, struct ta_table **t, struct strbuf *json)
+{
+	if (ta->json) {
+		fputs(strbuf_str(json), stdout);
+		ta_table_free(t);
+	} else {
+		ta_table_print(t);
+	}
+	strbuf_free(json);
+	ta->listed = 1;
+}

@@ -289,46 +289,28 @@ static void print_users(struct ternadmin *ta, const struct dir_accounts *acc)
 		strbuf_putc(&out, '}');
 	}
 	strbuf_puts(&out, "]}\n");
-	if (ta->json) {
-		fputs(strbuf_str(&out), stdout);
-		ta_table_free(&t);
-	} else {
-		ta_table_print(&t);
-	}
-	strbuf_free(&out);
-	ta->listed = 1;
+	ta_list_output(ta, &t, &out);
 }
 
 static int user_list(struct ternadmin *ta, int argc, char **argv)
 {
-	const struct ta_option opts[] = {{NULL, NULL, NULL}};
-	struct dir_accounts acc;
+	struct dir_accounts list;
 	struct dir_domain d;
-	char **args, *err = NULL;
-	enum dir_result r = DIR_FOUND;
-	int n, status;
+	const char *domain;
+	char *err = NULL;
+	int status;
 
-	if ((status = ta_parse(ta, argc, argv, opts, 0, 1, &args, &n)) != TA_OK)
-		return status;
-	memset(&d, 0, sizeof(d));
-	status = TA_FAIL;
-	if (ta_open(ta, DIR_READ) < 0) {
-		/* reported */
-	} else if (n == 1 && (r = directory_domain(ta->dir, args[0], &d, &err)) != DIR_FOUND) {
-		if (r == DIR_ERROR)
+	if ((status = ta_list_scope(ta, argc, argv, &d, &domain)) == TA_OK) {
+		if (directory_account_list(ta->dir, domain, &list, &err) < 0) {
 			ta_error(ta, "%s", err);
-		else
-			ta_error(ta, "domain %s does not exist", args[0]);
-	} else if (directory_account_list(ta->dir, n == 1 ? d.name : NULL, &acc, &err) < 0) {
-		ta_error(ta, "%s", err);
-	} else {
-		print_users(ta, &acc);
-		dir_accounts_free(&acc);
-		status = TA_OK;
+			status = TA_FAIL;
+		} else {
+			print_users(ta, &list);
+			dir_accounts_free(&list);
+		}
 	}
 	dir_domain_free(&d);
 	free(err);
-	free(args);
 	return status;
 }
 
