@@ -24,53 +24,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PF=$(mktemp -d /tmp/pf-bench.XXXXXX)
 chmod 755 "$PF"
 PF_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-stop_postfix() {
-	[ -f "$PF/queue/pid/master.pid" ] && kill "$(tr -d ' ' < "$PF/queue/pid/master.pid")" 2>/dev/null
-	sleep 1
-}
-trap 'stop_postfix; rm -rf "$PF"' EXIT INT TERM
+. "$HERE/postfix_instance.sh"
+trap 'postfix_stop "$PF"; rm -rf "$PF"' EXIT INT TERM
 
-mkdir -p "$PF/etc" "$PF/queue" "$PF/data"
-chown postfix:postfix "$PF/data"
-cat > "$PF/etc/main.cf" <<EOC
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = pf.bench.example
-mydomain = bench.example
-mydestination = bench.example
+# With delivery stopped no qmgr returns flow-control tokens: without
+# in_flow_delay = 0 every message would wait 1s and only that would be measured.
+postfix_start "$PF" "$PF_PORT" "mydestination = bench.example
 local_recipient_maps =
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_peername_lookup = no
-# With delivery stopped no qmgr returns flow-control tokens: without this,
-# every message would wait in_flow_delay (1s) and only that would be measured.
 in_flow_delay = 0
-smtpd_client_connection_count_limit = 0
-smtpd_client_connection_rate_limit = 0
-EOC
-cat > "$PF/etc/master.cf" <<EOC
-127.0.0.1:$PF_PORT inet n - n - 40 smtpd
-cleanup   unix n - n - 0 cleanup
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-anvil     unix - - n - 1 anvil
-proxymap  unix - - n - - proxymap
-EOC
-# The postfix(1) wrapper insists on /etc/postfix/main.cf, which an unconfigured
-# package lacks: create the queue tree and start Postfix's master directly.
-/usr/lib/postfix/sbin/post-install config_directory="$PF/etc" meta_directory=/etc/postfix \
-	create-missing >/dev/null 2>&1 || true
-/usr/lib/postfix/sbin/master -c "$PF/etc" -w || { echo "$0: Postfix did not start" >&2; exit 1; }
+smtpd_client_connection_rate_limit = 0" "" || { echo "$0: Postfix did not start" >&2; exit 1; }
 
 SMTP_SOURCE=/usr/sbin/smtp-source
 pf_round() {

@@ -14,6 +14,7 @@
 # the Debian package postfix, installed but not configured; the system's
 # Postfix is never started.
 set -eu
+. "$(cd "$(dirname "$0")" && pwd)/postfix_instance.sh"
 ROUNDS=${1:-3}
 COUNT=${2:-2000}
 : "${TERN_PREFIX:?set TERN_PREFIX to an installed Tern tree}"
@@ -26,9 +27,7 @@ finish() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	[ -f "$BASE/tern/queue/pid/master.pid" ] &&
 		kill "$(tr -d ' ' < "$BASE/tern/queue/pid/master.pid")" 2>/dev/null
-	[ -f "$BASE/pf/queue/pid/master.pid" ] &&
-		kill "$(tr -d ' ' < "$BASE/pf/queue/pid/master.pid")" 2>/dev/null
-	sleep 1
+	postfix_stop "$BASE/pf"
 	rm -rf "$BASE"
 }
 trap finish EXIT INT TERM
@@ -82,46 +81,12 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups "$TERN_PREFIX/sbin/ternctl
 # Postfix, from a configuration of its own.
 P="$BASE/pf"
 P_PORT=$(freeport)
-mkdir -p "$P/etc" "$P/queue" "$P/data"
-chown postfix:postfix "$P/data"
-cat > "$P/etc/main.cf" <<EOC
-compatibility_level = 3.6
-queue_directory = $P/queue
-data_directory = $P/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = pf.bench.example
-mydomain = bench.example
-mydestination =
-mynetworks = 127.0.0.0/8
+postfix_start "$P" "$P_PORT" "mydestination =
 relay_domains = $RELAY
 transport_maps = texthash:$BASE/transport
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_client_connection_count_limit = 0
-EOC
-cat > "$P/etc/master.cf" <<EOC
-127.0.0.1:$P_PORT inet n - n - 40 smtpd
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
+smtp_tls_security_level = none" "qmgr      unix n - n 300 1 qmgr
 smtp      unix - - n - - smtp
-anvil     unix - - n - 1 anvil
-proxymap  unix - - n - - proxymap
-scache    unix - - n - 1 scache
-EOC
-/usr/lib/postfix/sbin/post-install config_directory="$P/etc" meta_directory=/etc/postfix \
-	create-missing >/dev/null 2>&1 || true
-/usr/lib/postfix/sbin/master -c "$P/etc" -w || { echo "$0: Postfix did not start" >&2; exit 1; }
+scache    unix - - n - 1 scache" || { echo "$0: Postfix did not start" >&2; exit 1; }
 sleep 1
 
 queue_empty() { # queue_empty DIR: no message file left in the queue
