@@ -359,7 +359,8 @@ def test_posted_while_down_is_picked_up_at_start(tern):
     tern.start()
     (qf,) = wait_queued(tern, 1)
     assert qf.field("Subject") == "early"
-    assert maildrop(tern) == []
+    # pickup removes the maildrop file only after cleanup has committed the queue file
+    wait_for(lambda: maildrop(tern) == [], what="an empty maildrop/")
 
 
 def test_corrupt_files_do_not_block_the_queue(tern):
@@ -383,7 +384,7 @@ def test_corrupt_files_do_not_block_the_queue(tern):
     assert qf.field("Subject") == "good"
     wait_for(lambda: len(corrupt(tern)) == len(expected), what="the files in corrupt/")
     assert corrupt(tern) == sorted(expected)
-    assert maildrop(tern) == []
+    wait_for(lambda: maildrop(tern) == [], what="an empty maildrop/")
     log = tern.log(offset)
     assert f"maildrop file {drop_name(1)}: unknown record type" in log
     assert "maildrop file not-a-maildrop-name: not a maildrop file name: moved to" in log
@@ -426,7 +427,8 @@ def test_many_messages(mail):
         post(mail, "-i", f"user{i}@example.org", input=f"Subject: number {i}\n\nbody {i}\n")
     files = wait_queued(mail, 20, timeout=30)
     assert sorted(f.field("Subject") for f in files) == sorted(f"number {i}" for i in range(20))
-    assert maildrop(mail) == []
+    # pickup removes each maildrop file only after cleanup has committed its queue file
+    wait_for(lambda: maildrop(mail) == [], what="an empty maildrop/")
 
 
 # ---------------------------------------------------------------- -bp, -q, -bs
