@@ -1,0 +1,1 @@
+# mail/: the MIME parser (mime.h): structure, ENVELOPE and BODYSTRUCTURE, text for search.
