@@ -44,3 +44,11 @@ tests_fuzz_fuzz_queue_file_LDADD = $(TERN_LIBS)
 endif
 
 EXTRA_DIST += tests/integration/test_cleanup.py tests/integration/queue_file.py
+
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_header
+tests_fuzz_fuzz_header_SOURCES = tests/fuzz/fuzz_header.c mail/header.c
+tests_fuzz_fuzz_header_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_header_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_header_LDADD = $(TERN_LIBS)
+endif

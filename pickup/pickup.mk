@@ -49,3 +49,11 @@ tests_unit_test_maildrop_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_maildrop_LDADD = $(UNIT_LIBS)
 
 EXTRA_DIST += tests/integration/test_sendmail.py
+
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_maildrop
+tests_fuzz_fuzz_maildrop_SOURCES = tests/fuzz/fuzz_maildrop.c mail/maildrop.c
+tests_fuzz_fuzz_maildrop_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_maildrop_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_maildrop_LDADD = $(TERN_LIBS)
+endif
