@@ -35,8 +35,17 @@ tools_ternadmin_ternadmin_SOURCES = \
 	tools/ternadmin/ternadmin_store.c \
 	tools/ternadmin/ternadmin_domain.c \
 	tools/ternadmin/ternadmin_user.c \
-	tools/ternadmin/ternadmin_alias.c
-tools_ternadmin_ternadmin_LDADD = $(TERN_LIBS)
+	tools/ternadmin/ternadmin_alias.c \
+	tools/ternadmin/ternadmin_mail.h \
+	tools/ternadmin/ternadmin_mailstore.c \
+	tools/ternadmin/ternadmin_mailutil.c \
+	tools/ternadmin/ternadmin_progress.c \
+	tools/ternadmin/ternadmin_maildir.c \
+	tools/ternadmin/ternadmin_mbox.c \
+	tools/ternadmin/ternadmin_import.c \
+	tools/ternadmin/ternadmin_export.c
+tools_ternadmin_ternadmin_LDADD = $(STORE_LIBS) $(TERN_LIBS)
 
 dist_man_MANS += man/ternadmin.1
-EXTRA_DIST += tests/integration/test_ternadmin.py
+EXTRA_DIST += tests/integration/test_ternadmin.py \
+	tests/integration/test_ternadmin_import.py

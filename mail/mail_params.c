@@ -193,6 +193,8 @@ static int check_smtp_address_preference(const char *value, char **error_r)
 	return -1;
 }
 
+/* One row per parameter; kept by hand in this layout (sorted by name). */
+/* clang-format off */
 const struct param_def mail_param_table[] = {
     {"2bounce_notice_recipient", PARAM_STR, "postmaster", 0, 0, NULL,
      "Who gets the failure notice of a message from the null sender <> (a double bounce), which cannot go back to its sender; empty: such failures are only logged."},
@@ -273,6 +275,20 @@ const struct param_def mail_param_table[] = {
      "The most deliveries in progress at once to one destination of the lmtp transport."},
     {"lmtp_destination_recipient_limit", PARAM_INT, "$default_destination_recipient_limit", 1,
      10000, NULL, "The most recipients in one delivery request of the lmtp transport."},
+    {"lmtp_error_sleep_time", PARAM_TIME, "1s", 0, 300, NULL,
+     "Once an LMTP client of the lmtp server has made more than lmtp_soft_error_limit protocol errors, each error reply waits this long times the number of errors over that limit."},
+    {"lmtp_hard_error_limit", PARAM_INT, "20", 1, 1000, NULL,
+     "After this many protocol errors (bad syntax, commands out of order; refused recipients do not count) the lmtp server disconnects the client with 421 4.7.0."},
+    {"lmtp_memory_limit", PARAM_SIZE, "1m", 0, 1024 * MB, NULL,
+     "The lmtp server holds a message up to this size in memory; a larger one goes to an unlinked temporary file in store_directory."},
+    {"lmtp_recipient_limit", PARAM_INT, "1000", 1, 1000000, NULL,
+     "The most recipients the lmtp server accepts for one message; more get 452 4.5.3 (the client sends them again in a new transaction)."},
+    {"lmtp_save_to_detail_mailbox", PARAM_BOOL, "no", 0, 0, NULL,
+     "Whether the lmtp server saves mail for user+detail in the user's mailbox named detail when it exists (else in INBOX)."},
+    {"lmtp_soft_error_limit", PARAM_INT, "10", 0, 1000, NULL,
+     "After this many protocol errors in one session the lmtp server delays each further error reply (see lmtp_error_sleep_time)."},
+    {"lmtp_timeout", PARAM_TIME, "300s", 1, HOUR, NULL,
+     "How long the lmtp server waits for its client to send or to read before it gives up (421 4.4.2)."},
     {"local_transport", PARAM_STR, "lmtp:unix:$queue_directory/private/lmtp-store", 0, 0,
      check_not_empty,
      "Where mail for local domains goes, as transport[:nexthop]: by default LMTP to the mailbox store's lmtp service on the unix socket $queue_directory/private/lmtp-store."},
@@ -419,8 +435,16 @@ const struct param_def mail_param_table[] = {
      "Whether smtpd starts TLS as soon as a client connects, before the greeting (the submissions service on port 465, RFC 8314)."},
     {"smtpd_vrfy_enable", PARAM_BOOL, "no", 0, 0, NULL,
      "Whether smtpd answers VRFY (it lets clients probe for valid addresses); no: 502 5.5.1."},
+    {"store_busy_timeout", PARAM_TIME, "30s", 1, HOUR, NULL,
+     "How long a store program waits for another process that is writing to the same mailbox store before it gives up (and the delivery or command is retried)."},
     {"store_directory", PARAM_STR, TERN_STORE_DIR, 0, 0, check_absolute,
      "The mailbox store: one directory per domain and user."},
+    {"store_fts_text_limit", PARAM_SIZE, "1m", 0, 1024 * MB, NULL,
+     "The most bytes of decoded header and body text of one message that go into the store's full-text search index; 0: no limit."},
+    {"store_gc_interval", PARAM_TIME, "1d", 0, 365 * DAY, NULL,
+     "How often opening a mailbox store also removes the message files that a crash left behind (orphans); 0: never at open."},
+    {"store_orphan_age", PARAM_TIME, "1h", 60, 30 * DAY, NULL,
+     "How old a message file that no mailbox refers to must be before the store removes it (younger ones may belong to a delivery in progress)."},
     {"store_owner", PARAM_STR, "vmail", 0, 0, check_not_empty,
      "The user that the store programs (lmtp, imapd, pop3d, managesieved) run as when started as root."},
     {"tls_ca_file", PARAM_STR, "", 0, 0, NULL,
@@ -435,3 +459,4 @@ const struct param_def mail_param_table[] = {
      "Tables (type:name, ...) that qmgr applies to each recipient first, recursively: address, user@domain without its extension, or @domain to a list of addresses; a loop returns the message (5.4.6)."},
     {NULL, PARAM_STR, NULL, 0, 0, NULL, NULL},
 };
+/* clang-format on */

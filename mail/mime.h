@@ -41,6 +41,8 @@
 #define MIME_PARTS_MAX 1000
 /* Longest header field the parser keeps (longer ones are cut). */
 #define MIME_FIELD_MAX 65536
+/* Most bytes of top-level header fields kept in mime_message.headers (later ones are not kept). */
+#define MIME_HEADER_MAX (1024 * 1024)
 
 /* Where the text given to the text callback comes from. */
 enum mime_text_kind {
@@ -72,7 +74,11 @@ struct mime_address {
 	char *name;    /* display name decoded to UTF-8, or NULL */
 	char *route;   /* obsolete source route ("@a,@b"), or NULL */
 	char *mailbox; /* local part, or the group name at a group's start; NULL at its end */
-	char *host;    /* domain, or NULL at a group's start and end */
+	char *host;    /* domain ("" when missing), or NULL at a group's start and end */
+	/* Added: the display name as written (quotes removed, RFC 2047 words
+	 * kept), or NULL; what ENVELOPE sends. A name taken from a comment
+	 * ("user@host (Name)") is in both. */
+	char *name_raw;
 };
 
 struct mime_addresses {
@@ -82,9 +88,9 @@ struct mime_addresses {
 
 /* The fields of a message's header that ENVELOPE and sorting need. */
 struct mime_envelope {
-	char *date;	   /* the Date field as written (unfolded), or NULL */
-	time_t date_time;  /* Date parsed (RFC 5322, obsolete forms too), or -1 */
-	char *subject;	   /* raw (unfolded, not decoded), or NULL */
+	char *date;	    /* the Date field as written (unfolded), or NULL */
+	time_t date_time;   /* Date parsed (RFC 5322, obsolete forms too), or -1 */
+	char *subject;	    /* raw (unfolded, not decoded), or NULL */
 	char *subject_utf8; /* decoded from RFC 2047 to UTF-8, or NULL */
 	struct mime_addresses from, sender, reply_to, to, cc, bcc;
 	char *in_reply_to; /* raw, or NULL */
@@ -111,15 +117,15 @@ struct mime_part {
 	char *subtype;
 	struct mime_param *params;
 	size_t nparams;
-	char *encoding;	       /* Content-Transfer-Encoding, lower case; NULL: 7bit */
-	char *id;	       /* Content-ID, or NULL */
-	char *description;     /* Content-Description, raw, or NULL */
-	char *md5;	       /* Content-MD5, or NULL */
-	char *disposition;     /* Content-Disposition's value, lower case, or NULL */
+	char *encoding;	   /* Content-Transfer-Encoding, lower case; NULL: 7bit */
+	char *id;	   /* Content-ID, or NULL */
+	char *description; /* Content-Description, raw, or NULL */
+	char *md5;	   /* Content-MD5, or NULL */
+	char *disposition; /* Content-Disposition's value, lower case, or NULL */
 	struct mime_param *disposition_params;
 	size_t ndisposition_params;
-	char *language;	       /* Content-Language, raw, or NULL */
-	char *location;	       /* Content-Location, or NULL */
+	char *language; /* Content-Language, raw, or NULL */
+	char *location; /* Content-Location, or NULL */
 
 	/* The whole message, and a message/rfc822 part's message (its child):
 	 * the envelope of its header. NULL for other parts. */
@@ -137,9 +143,9 @@ struct mime_header {
 };
 
 struct mime_message {
-	struct mime_part *root; /* the message itself; never NULL */
-	uint64_t size;		/* bytes fed */
-	struct mime_header *headers;
+	struct mime_part *root;	     /* the message itself; never NULL */
+	uint64_t size;		     /* bytes fed */
+	struct mime_header *headers; /* at most MIME_HEADER_MAX bytes of them in all */
 	size_t nheaders;
 	unsigned broken; /* MIME_BROKEN_* seen (for logs; the structure is usable anyway) */
 };
@@ -172,12 +178,22 @@ void mime_message_free(struct mime_message **msg);
  * 8-bit bytes are sent as literals.
  */
 
-/* mime_envelope_imap - the ENVELOPE of env (NULL gives the envelope of an empty header). */
+/*
+ * mime_envelope_imap - the ENVELOPE of env, with its parentheses:
+ * "(date subject from ...)" (NULL gives the envelope of an empty header).
+ */
 void mime_envelope_imap(const struct mime_envelope *env, struct strbuf *out);
 
 /*
  * mime_bodystructure_imap - the BODYSTRUCTURE (extended 1) or BODY
- * (extended 0) of part and what it holds.
+ * (extended 0) of part and what it holds, with its parentheses:
+ * "("TEXT" "PLAIN" ...)". Types, subtypes, encodings, dispositions and
+ * parameter names are sent in upper case (as RFC 3501's examples and
+ * Cyrus do); values as written, "us-ascii" the charset of text without
+ * one. A parameter whose value is not ASCII goes out in RFC 2231 form
+ * (NAME* "utf-8''%xx..."). A multipart without parts shows one empty
+ * text/plain part; a message/rfc822 part that was not parsed (limits, an
+ * encoded body) shows an empty envelope and an empty text/plain body.
  */
 void mime_bodystructure_imap(const struct mime_part *part, int extended, struct strbuf *out);
 
@@ -206,6 +222,8 @@ void mime_partmap_encode(const struct mime_message *msg, struct strbuf *out);
  * message, "1", "2.3", as in IMAP section-part) in a part map of len bytes.
  * Returns 0, or -1 when there is no such part (or the map is bad).
  * As RFC 9051 says, part "1" of a message that is not multipart is its body.
+ * The whole message ("") comes with is_message set (its own header and
+ * body), and the part 1 shown for a multipart without parts is empty.
  */
 int mime_partmap_lookup(const char *map, size_t len, const char *section,
 			struct mime_section *result);

@@ -13,8 +13,9 @@
  *   smtpd_session.c  one connection: greeting, command loop, disconnect
  *   smtpd_io.c       waiting, reading lines and content, flushing, closing
  *   smtpd_reply.c    replies, error counting and delays, reject log lines
- *   smtpd_cmd.c      the command parser (pure); smtpd_esmtp.c its parameters
- *   smtpd_decode.c   the DATA/BDAT content decoder (pure)
+ *   mail/smtp_cmd.c  the command parser (pure, shared with lmtp), with
+ *                    mail/smtp_esmtp.c for its parameters
+ *   mail/smtp_decode.c  the DATA/BDAT content decoder (pure, shared with lmtp)
  *   smtpd_helo.c     HELO EHLO NOOP RSET QUIT HELP VRFY EXPN
  *   smtpd_mail.c     MAIL RCPT
  *   smtpd_data.c     DATA BDAT and the conversation with cleanup
@@ -31,8 +32,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "smtpd/smtpd_cmd.h"
-#include "smtpd/smtpd_decode.h"
+#include "mail/smtp_cmd.h"
+#include "mail/smtp_decode.h"
 #include "smtpd/smtpd_net.h"
 #include "util/stream.h"
 #include "util/strbuf.h"

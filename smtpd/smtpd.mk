@@ -1,15 +1,19 @@
 # smtpd: fragment of Makefile.am - the SMTP server (smtp, submission and
 # submissions services), its man page, unit tests, the fuzz harness of its
 # command parser, integration tests and the acceptance benchmark.
+
+# The command parser and the DATA/BDAT decoder, shared with lmtp.
+mail_libtern_mail_a_SOURCES += \
+	mail/smtp_cmd.c mail/smtp_cmd.h \
+	mail/smtp_esmtp.c \
+	mail/smtp_decode.c mail/smtp_decode.h
+
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = \
 	smtpd/smtpd.c smtpd/smtpd.h \
 	smtpd/smtpd_session.c \
 	smtpd/smtpd_io.c \
 	smtpd/smtpd_reply.c \
-	smtpd/smtpd_cmd.c smtpd/smtpd_cmd.h \
-	smtpd/smtpd_esmtp.c \
-	smtpd/smtpd_decode.c smtpd/smtpd_decode.h \
 	smtpd/smtpd_helo.c \
 	smtpd/smtpd_mail.c \
 	smtpd/smtpd_data.c \
@@ -23,16 +27,14 @@ smtpd_smtpd_LDADD = $(TERN_LIBS)
 
 dist_man_MANS += man/smtpd.8
 
-check_PROGRAMS += tests/unit/test_smtpd_cmd tests/unit/test_smtpd_decode tests/unit/test_smtpd_net
-TESTS += tests/unit/test_smtpd_cmd tests/unit/test_smtpd_decode tests/unit/test_smtpd_net
-tests_unit_test_smtpd_cmd_SOURCES = tests/unit/test_smtpd_cmd.c \
-	smtpd/smtpd_cmd.c smtpd/smtpd_esmtp.c smtpd/smtpd_cmd.h
-tests_unit_test_smtpd_cmd_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_smtpd_cmd_LDADD = $(UNIT_LIBS)
-tests_unit_test_smtpd_decode_SOURCES = tests/unit/test_smtpd_decode.c \
-	smtpd/smtpd_decode.c smtpd/smtpd_decode.h
-tests_unit_test_smtpd_decode_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_smtpd_decode_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_smtp_cmd tests/unit/test_smtp_decode tests/unit/test_smtpd_net
+TESTS += tests/unit/test_smtp_cmd tests/unit/test_smtp_decode tests/unit/test_smtpd_net
+tests_unit_test_smtp_cmd_SOURCES = tests/unit/test_smtp_cmd.c
+tests_unit_test_smtp_cmd_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_smtp_cmd_LDADD = $(UNIT_LIBS)
+tests_unit_test_smtp_decode_SOURCES = tests/unit/test_smtp_decode.c
+tests_unit_test_smtp_decode_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_smtp_decode_LDADD = $(UNIT_LIBS)
 tests_unit_test_smtpd_net_SOURCES = tests/unit/test_smtpd_net.c \
 	smtpd/smtpd_net.c smtpd/smtpd_net.h
 tests_unit_test_smtpd_net_CFLAGS = $(UNIT_CFLAGS)
@@ -41,7 +43,7 @@ tests_unit_test_smtpd_net_LDADD = $(UNIT_LIBS)
 if ENABLE_FUZZ
 noinst_PROGRAMS += tests/fuzz/fuzz_smtp_cmd
 tests_fuzz_fuzz_smtp_cmd_SOURCES = tests/fuzz/fuzz_smtp_cmd.c \
-	smtpd/smtpd_cmd.c smtpd/smtpd_esmtp.c smtpd/smtpd_decode.c mail/address.c
+	mail/smtp_cmd.c mail/smtp_esmtp.c mail/smtp_decode.c mail/address.c
 tests_fuzz_fuzz_smtp_cmd_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_smtp_cmd_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_smtp_cmd_LDADD = $(TERN_LIBS)

@@ -184,12 +184,15 @@ static void handle_line(struct smtpd_session *s)
 		free(text);
 	}
 	rc = smtp_cmd_parse(strbuf_str(&s->line), s->line.len, &cmd, &err);
-	s->verb = cmd.verb == SMTP_CMD_FORBIDDEN ? SMTP_CMD_UNKNOWN : cmd.verb;
+	/* a verb without a handler is unknown here: LHLO belongs to LMTP */
+	s->verb = handlers[cmd.verb].fn == NULL ? SMTP_CMD_UNKNOWN : cmd.verb;
 	s->stat_total[s->verb]++;
 	if (cmd.verb != SMTP_CMD_AUTH && s->line.len > SMTPD_CMD_LINE_MAX) {
 		smtpd_reply(s, "500 5.5.2 Error: line too long");
 	} else if (cmd.verb == SMTP_CMD_FORBIDDEN) {
 		forbidden(s, &s->line);
+	} else if (cmd.verb != SMTP_CMD_UNKNOWN && s->verb == SMTP_CMD_UNKNOWN) {
+		smtpd_reply(s, "500 5.5.2 Error: command not recognized");
 	} else if (rc < 0) {
 		smtpd_reply(s, "%d %s %s", err.code, err.dsn, err.text);
 		/* without a valid size, the chunk that follows cannot be told from commands */

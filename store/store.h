@@ -5,15 +5,18 @@
  * On disk (DESIGN.md section 5), in the account's store path:
  *   index.db   SQLite in WAL mode (synchronous=FULL): mailboxes,
  *              subscriptions, messages with their cached IMAP data, the
- *              record of expunged UIDs (for QRESYNC), quota usage, and an
- *              FTS5 table of the headers and decoded text parts of each blob;
+ *              record of expunged UIDs (for QRESYNC), quota usage, and two
+ *              FTS5 tables that list, for each word of the header fields and
+ *              of the decoded text parts, the blobs that hold it (neither
+ *              the text nor the words' positions);
  *   blobs/     message files, named by the store, in 256 subdirectories;
  *              written under tmp/, fsync'd, renamed, the directory fsync'd,
  *              and never modified after; CR LF line ends, exactly the bytes
  *              IMAP serves (RFC822.SIZE is the file's size);
  *   tmp/       blobs being written;
  *   notify     a file that every committed change writes to, so that
- *              other processes watching it with inotify wake at once.
+ *              other processes watching it with inotify wake at once;
+ *   lock       a file that writers lock (flock) around their transaction.
  * The directory and everything in it is created on first use (mode 0700),
  * with INBOX and the special-use mailboxes Drafts, Sent, Junk, Trash and
  * Archive (RFC 6154), all subscribed.
@@ -24,13 +27,17 @@
  * A crash between the two leaves a blob that no row references: an orphan,
  * which store_gc() removes (store_open() runs it at most once per
  * gc_interval). Expunging drops rows; a blob that no row references any
- * more is removed once the transaction has committed.
+ * more is removed once the transaction has committed. Its words stay
+ * listed in the full-text tables, under a document number that no message
+ * has any more, until store_gc() rebuilds them.
  *
  * Concurrency: any number of processes may open one store at once; each
- * call that changes state is one transaction (BEGIN IMMEDIATE, waiting up
- * to busy_timeout_ms for another writer), so UIDs are given in strictly
- * increasing order without gaps being reused, and MODSEQs grow with every
- * change of a mailbox.
+ * call that changes state is one transaction (the lock file, then BEGIN
+ * IMMEDIATE, each waited for up to busy_timeout_ms), so UIDs are given in
+ * strictly increasing order without gaps being reused, and MODSEQs grow
+ * with every change of a mailbox. The blob's file is written and fsync'd
+ * before the lock is taken: a writer holds it for the index transaction
+ * only. Readers take no lock.
  *
  * Mailbox names are UTF-8 (NFC not enforced), hierarchy separator '/': no
  * empty component, no leading or trailing '/', no control characters, at
@@ -111,8 +118,7 @@ void store_close(struct store **store);
 void store_set_quota(struct store *store, uint64_t quota_bytes, uint64_t quota_messages);
 
 /* store_quota_usage - bytes and messages used now, over all mailboxes. */
-int store_quota_usage(struct store *store, uint64_t *bytes_r, uint64_t *messages_r,
-		      char **error_r);
+int store_quota_usage(struct store *store, uint64_t *bytes_r, uint64_t *messages_r, char **error_r);
 
 /* ----------------------------------------------------------------- mailboxes */
 
@@ -124,7 +130,7 @@ struct store_mailbox {
 	uint32_t first_recent_uid; /* messages from this UID on are \Recent for the next taker */
 	unsigned special_use;	   /* STORE_USE_* */
 	int subscribed;
-	int noselect;		   /* deleted, but kept because it has children */
+	int noselect; /* deleted, but kept because it has children */
 	uint32_t messages;
 	uint32_t unseen;  /* without \Seen */
 	uint32_t deleted; /* with \Deleted */
@@ -167,6 +173,24 @@ int store_mailbox_delete(struct store *store, const char *name, char **error_r);
 int store_mailbox_rename(struct store *store, const char *old_name, const char *new_name,
 			 char **error_r);
 
+/*
+ * store_mailbox_set_uidvalidity - give a mailbox that never held a message
+ * (UIDNEXT 1) the UIDVALIDITY it had elsewhere, so that an import keeps
+ * the UIDs that clients (and POP3 UIDLs) know; STORE_ERR_NOTALLOWED once
+ * the mailbox has given out a UID. INBOX exists from the start: this is
+ * how an import keeps its UIDVALIDITY.
+ */
+int store_mailbox_set_uidvalidity(struct store *store, const char *name, uint32_t uidvalidity,
+				  char **error_r);
+
+/*
+ * store_mailbox_raise_uidnext - make UIDNEXT at least uidnext (it never
+ * goes down), so that an import does not give again UIDs that the old
+ * server had given out.
+ */
+int store_mailbox_raise_uidnext(struct store *store, const char *name, uint32_t uidnext,
+				char **error_r);
+
 /* store_mailbox_set_special_use - replace a mailbox's special-use attributes. */
 int store_mailbox_set_special_use(struct store *store, const char *name, unsigned special_use,
 				  char **error_r);
@@ -183,8 +207,7 @@ void store_names_free(char **names, size_t count);
  * that is recent for this session, and the mailbox's first_recent_uid moves
  * to UIDNEXT so that no other session sees them as recent.
  */
-int store_take_recent(struct store *store, const char *mailbox, uint32_t *first_r,
-		      char **error_r);
+int store_take_recent(struct store *store, const char *mailbox, uint32_t *first_r, char **error_r);
 
 /* ------------------------------------------------------------------ appending */
 
@@ -202,7 +225,7 @@ void store_blob_discard(struct store_blob **blob);
 
 struct store_append {
 	const char *mailbox;
-	unsigned flags;		    /* STORE_* system flags */
+	unsigned flags;		     /* STORE_* system flags */
 	const char *const *keywords; /* nkeywords keyword names (IMAP atoms) */
 	size_t nkeywords;
 	time_t internal_date; /* 0: now */
@@ -222,12 +245,12 @@ int store_append(struct store *store, struct store_blob **blob, const struct sto
 /* ------------------------------------------------------------------- messages */
 
 /* What store_fetch() fills in (bits of its fields argument). */
-#define STORE_FETCH_FLAGS (1u << 0)	    /* flags, keywords, modseq */
-#define STORE_FETCH_META (1u << 1)	    /* internal_date, save_date, size, blob */
-#define STORE_FETCH_ENVELOPE (1u << 2)	    /* envelope */
-#define STORE_FETCH_STRUCTURE (1u << 3)	    /* bodystructure, body, partmap, header_size */
-#define STORE_FETCH_HEADERS (1u << 4)	    /* header_cache */
-#define STORE_FETCH_SORT (1u << 5)	    /* date_sent, subject, from/to/cc, ids */
+#define STORE_FETCH_FLAGS (1u << 0)	/* flags, keywords, modseq */
+#define STORE_FETCH_META (1u << 1)	/* internal_date, save_date, size, blob */
+#define STORE_FETCH_ENVELOPE (1u << 2)	/* envelope */
+#define STORE_FETCH_STRUCTURE (1u << 3) /* bodystructure, body, partmap, header_size */
+#define STORE_FETCH_HEADERS (1u << 4)	/* header_cache */
+#define STORE_FETCH_SORT (1u << 5)	/* date_sent, subject, from/to/cc, ids */
 
 struct store_message {
 	uint32_t uid;
@@ -237,11 +260,11 @@ struct store_message {
 	time_t internal_date;
 	time_t save_date;
 	uint64_t size;
-	char *blob; /* the blob's name, for store_blob_open() */
-	char *envelope;	     /* IMAP ENVELOPE */
-	char *bodystructure; /* IMAP BODYSTRUCTURE */
-	char *body;	     /* IMAP BODY (non-extended) */
-	char *partmap;	     /* see mime_partmap_lookup() */
+	char *blob;	      /* the blob's name, for store_blob_open() */
+	char *envelope;	      /* IMAP ENVELOPE */
+	char *bodystructure;  /* IMAP BODYSTRUCTURE */
+	char *body;	      /* IMAP BODY (non-extended) */
+	char *partmap;	      /* see mime_partmap_lookup() */
 	uint64_t header_size; /* bytes of the top header, blank line included */
 	/*
 	 * The top header's most fetched fields, as sent ("Name: value" CR LF
@@ -249,16 +272,16 @@ struct store_message {
 	 * only these can be served from here.
 	 */
 	char *header_cache;
-	time_t date_sent;   /* Date: parsed, or -1 */
-	char *subject;	    /* decoded to UTF-8, or "" */
-	char *from;	    /* first From address "mailbox@host", or "" */
-	char *from_name;    /* its display name decoded, or "" */
-	char *to;	    /* first To address, or "" */
+	time_t date_sent; /* Date: parsed, or -1 */
+	char *subject;	  /* decoded to UTF-8, or "" */
+	char *from;	  /* first From address "mailbox@host", or "" */
+	char *from_name;  /* its display name decoded, or "" */
+	char *to;	  /* first To address, or "" */
 	char *to_name;
-	char *cc;	    /* first Cc address, or "" */
-	char *message_id;   /* raw, or "" */
-	char *in_reply_to;  /* raw, or "" */
-	char *references;   /* raw, or "" */
+	char *cc;	   /* first Cc address, or "" */
+	char *message_id;  /* raw, or "" */
+	char *in_reply_to; /* raw, or "" */
+	char *references;  /* raw, or "" */
 };
 
 /* The header fields kept in header_cache, lower case, space-separated. */
@@ -276,8 +299,8 @@ void store_message_free(struct store_message *msg);
  * snapshot.
  */
 typedef int store_fetch_fn(const struct store_message *msg, void *ctx);
-int store_fetch(struct store *store, const char *mailbox, uint32_t lo, uint32_t hi,
-		unsigned fields, store_fetch_fn *fn, void *ctx, char **error_r);
+int store_fetch(struct store *store, const char *mailbox, uint32_t lo, uint32_t hi, unsigned fields,
+		store_fetch_fn *fn, void *ctx, char **error_r);
 
 /*
  * store_changes - what changed in mailbox since modseq: fn for each
@@ -340,11 +363,14 @@ enum store_text_where {
 };
 
 /*
- * store_search_text - the UIDs of mailbox whose indexed text contains the
- * words of needle (UTF-8), in that order, the last word as a prefix; case
- * and diacritics are ignored (FTS5 unicode61). Words of fewer than 3
- * characters, or a needle of no word, match every message: the caller
- * checks those messages itself.
+ * store_search_text - the UIDs of mailbox whose indexed text contains every
+ * word of needle (UTF-8), the last word as a prefix when the needle ends
+ * with it: all in the header fields or all in the text parts (where
+ * STORE_TEXT_ANY), in any order and place; case and diacritics are
+ * ignored (FTS5 unicode61). Words of fewer than 3 characters are not
+ * looked for, and a needle of no longer word matches every message. So
+ * the result is a superset of the messages that hold the needle as a
+ * phrase: the caller checks those messages itself.
  */
 int store_search_text(struct store *store, const char *mailbox, enum store_text_where where,
 		      const char *needle, struct store_uids *result, char **error_r);
@@ -362,14 +388,18 @@ void store_notify_drain(struct store *store);
 /* ------------------------------------------------------------------- upkeep */
 
 struct store_gc_stats {
-	size_t orphans;	     /* blob files that no message referenced, removed */
-	size_t temp_files;   /* abandoned files in tmp/, removed */
-	uint64_t bytes;	     /* their size */
+	size_t orphans;	   /* blob files that no message referenced, removed */
+	size_t temp_files; /* abandoned files in tmp/, removed */
+	uint64_t bytes;	   /* their size */
 };
 
 /*
  * store_gc - remove orphan blobs and abandoned temporary files older than
  * min_age seconds (younger ones may belong to a delivery in progress).
+ * Then, when the full-text tables hold more documents of blobs that are
+ * gone than blobs, rebuild them from the blobs' files (a batch per short
+ * transaction: writers are not held up; an interrupted rebuild goes on at
+ * the next call).
  */
 int store_gc(struct store *store, time_t min_age, struct store_gc_stats *stats, char **error_r);
 

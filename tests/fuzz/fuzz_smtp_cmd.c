@@ -1,6 +1,7 @@
 /*
- * fuzz_smtp_cmd - libFuzzer harness for smtpd's parsers of client input:
- * the SMTP command parser with the ESMTP parameter decoders, and the
+ * fuzz_smtp_cmd - libFuzzer harness for the parsers of client input that
+ * smtpd and lmtp share (mail/smtp_cmd.h, mail/smtp_decode.h): the SMTP
+ * command parser with the ESMTP parameter decoders, and the
  * DATA/BDAT content decoder.
  *
  * The first byte chooses: even - the rest is one command line, parsed and,
@@ -17,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtpd/smtpd_cmd.h"
-#include "smtpd/smtpd_decode.h"
+#include "mail/smtp_cmd.h"
+#include "mail/smtp_decode.h"
 #include "util/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,8 +1,9 @@
 /*
- * ternadmin - manage the domains, users and aliases of Tern's directory
- * (see ternadmin(1)).
+ * ternadmin - manage the domains, users and aliases of Tern's directory,
+ * and the users' mail: import, export, store upkeep (see ternadmin(1)).
  *
- *   ternadmin [-c dir] [--json] [-v] domain|user|alias VERB [ARGS...]
+ *   ternadmin [-c dir] [--json] [-v] domain|user|alias|store VERB [ARGS...]
+ *   ternadmin [-c dir] [--json] [-v] import|export maildir|mbox ARGS...
  *
  * This file holds the global options, loading main.cf, logging, messages and
  * the reporting of changes; each object's commands are in their own file.
@@ -38,6 +39,13 @@ static void usage(FILE *fp)
 	      "  alias add ADDRESS TARGET...\n"
 	      "  alias del ADDRESS [TARGET]\n"
 	      "  alias list [DOMAIN]\n"
+	      "  import maildir ADDRESS PATH [--folder NAME]\n"
+	      "  import mbox ADDRESS FILE|DIR [--folder NAME]\n"
+	      "  export maildir ADDRESS PATH\n"
+	      "  export mbox ADDRESS DIR\n"
+	      "  export mbox ADDRESS FILE --folder NAME\n"
+	      "  store info ADDRESS\n"
+	      "  store gc ADDRESS [--min-age SECONDS]\n"
 	      "Passwords are read from the terminal, or from standard input when it is not one.\n",
 	      fp);
 }
@@ -134,7 +142,7 @@ void ta_changed(struct ternadmin *ta, const char *event, const char *const *kv)
 	strbuf_printf(&line, "%s:", event);
 	for (i = 0; kv[i] != NULL && kv[i + 1] != NULL; i += 2)
 		strbuf_printf(&line, "%s %s=%s", i == 0 ? "" : ",", kv[i], kv[i + 1]);
-	strbuf_printf(&line, "%sby=uid %u", i == 0 ? " " : ", ", (unsigned)getuid());
+	strbuf_printf(&line, "%sby=uid %u", i == 0 ? " " : ", ", (unsigned)ta->uid);
 	msg_info("%s", strbuf_str(&line));
 	if (!ta->json) {
 		printf("ternadmin: %s\n", strbuf_str(&line));
@@ -215,6 +223,7 @@ int main(int argc, char **argv)
 	int i = 1, status;
 
 	memset(&ta, 0, sizeof(ta));
+	ta.uid = getuid();
 	strbuf_init(&ta.changes, 0);
 	msg_init("ternadmin");
 	if ((status = global_options(&ta, argc, argv, &i)) != TA_OK)
@@ -225,11 +234,18 @@ int main(int argc, char **argv)
 	}
 	object = argv[i];
 	if (strcmp(object, "domain") != 0 && strcmp(object, "user") != 0 &&
-	    strcmp(object, "alias") != 0)
-		return ta_usage_error(&ta, "unknown command \"%s\": use domain, user or alias",
-				      object);
+	    strcmp(object, "alias") != 0 && strcmp(object, "import") != 0 &&
+	    strcmp(object, "export") != 0 && strcmp(object, "store") != 0)
+		return ta_usage_error(
+		    &ta, "unknown command \"%s\": use domain, user, alias, import, export or store",
+		    object);
 	if (argc - i < 2)
-		return ta_usage_error(&ta, "%s: missing command (add, del, list, ...)", object);
+		return ta_usage_error(&ta, "%s: missing %s", object,
+				      strcmp(object, "import") == 0 || strcmp(object, "export") == 0
+					  ? "format (maildir or mbox)"
+				      : strcmp(object, "store") == 0
+					  ? "command (info or gc)"
+					  : "command (add, del, list, ...)");
 	verb = argv[i + 1];
 	ta.command = xasprintf("%s %s", object, verb);
 	if (load_conf(&ta) < 0) {
@@ -238,6 +254,12 @@ int main(int argc, char **argv)
 		status = ta_domain(&ta, verb, argc - i - 2, argv + i + 2);
 	} else if (strcmp(object, "user") == 0) {
 		status = ta_user(&ta, verb, argc - i - 2, argv + i + 2);
+	} else if (strcmp(object, "import") == 0) {
+		status = ta_import(&ta, verb, argc - i - 2, argv + i + 2);
+	} else if (strcmp(object, "export") == 0) {
+		status = ta_export(&ta, verb, argc - i - 2, argv + i + 2);
+	} else if (strcmp(object, "store") == 0) {
+		status = ta_store(&ta, verb, argc - i - 2, argv + i + 2);
 	} else {
 		status = ta_alias(&ta, verb, argc - i - 2, argv + i + 2);
 	}

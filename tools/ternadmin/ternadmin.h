@@ -3,20 +3,23 @@
  * one run, option parsing, output (aligned tables or JSON), reporting of
  * changes and errors, password input and mailbox directories.
  *
- * Exit status: TA_OK, TA_FAIL (the command failed; stderr says why) or
- * TA_USAGE (the command line is wrong).
+ * Exit status: TA_OK, TA_FAIL (the command failed; stderr says why),
+ * TA_USAGE (the command line is wrong) or TA_PARTIAL (an import or export
+ * finished, but skipped messages that stderr names).
  */
 #ifndef TERN_TERNADMIN_H
 #define TERN_TERNADMIN_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/strbuf.h"
 
 #define TA_OK 0
 #define TA_FAIL 1
 #define TA_USAGE 2
+#define TA_PARTIAL 3
 
 struct mail_conf;
 struct directory;
@@ -32,6 +35,7 @@ struct ternadmin {
 	struct strbuf changes; /* --json: the change objects so far, comma-separated */
 	size_t nchanges;
 	int listed; /* a listing was printed: ta_finish() adds nothing */
+	uid_t uid;  /* who runs it, for the log (kept when mail commands become store_owner) */
 };
 
 /* ta_error - "ternadmin: <command>: message" on stderr. */
@@ -135,5 +139,9 @@ int ta_store_remove(const char *path, char **error_r);
 int ta_domain(struct ternadmin *ta, const char *verb, int argc, char **argv);
 int ta_user(struct ternadmin *ta, const char *verb, int argc, char **argv);
 int ta_alias(struct ternadmin *ta, const char *verb, int argc, char **argv);
+/* ta_import, ta_export - verb is the format: maildir or mbox. */
+int ta_import(struct ternadmin *ta, const char *format, int argc, char **argv);
+int ta_export(struct ternadmin *ta, const char *format, int argc, char **argv);
+int ta_store(struct ternadmin *ta, const char *verb, int argc, char **argv);
 
 #endif

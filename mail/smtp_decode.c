@@ -1,5 +1,5 @@
 /*
- * smtpd_decode - the DATA/BDAT content decoder (see smtpd_decode.h).
+ * smtp_decode - the DATA/BDAT content decoder (see smtp_decode.h).
  *
  * DATA mode is a byte-wise state machine with a fast path that copies runs
  * of ordinary bytes inside a line at once; a byte that ends a state without
@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "smtpd/smtpd_decode.h"
+#include "mail/smtp_decode.h"
 #include "util/msg.h"
 
 enum {

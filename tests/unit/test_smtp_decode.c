@@ -1,5 +1,5 @@
 /*
- * test_smtpd_decode - the DATA/BDAT content decoder: a table of inputs
+ * test_smtp_decode - the DATA/BDAT content decoder: a table of inputs
  * with the content, end position and findings each must give, among them
  * every SMTP smuggling variant of the end-of-data marker; each input is
  * decoded whole, one byte at a time, and cut in two at every position, and
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "smtpd/smtpd_decode.h"
+#include "mail/smtp_decode.h"
 #include "util/strbuf.h"
 
 #define LF SMTP_DECODE_BARE_LF

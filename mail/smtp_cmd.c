@@ -1,14 +1,14 @@
 /*
- * smtpd_cmd - the SMTP command parser (see smtpd_cmd.h): tokenising a
+ * smtp_cmd - the SMTP command parser (see smtp_cmd.h): tokenising a
  * command line into a verb, a path and ESMTP parameters. The decoding of
- * the parameters' values lives in smtpd_esmtp.c.
+ * the parameters' values lives in smtp_esmtp.c.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mail/address.h"
-#include "smtpd/smtpd_cmd.h"
+#include "mail/smtp_cmd.h"
 #include "util/mymalloc.h"
 
 struct verb_def {
@@ -20,6 +20,7 @@ struct verb_def {
 static const struct verb_def verbs[] = {
     {"HELO", SMTP_CMD_HELO, "Syntax: HELO hostname"},
     {"EHLO", SMTP_CMD_EHLO, "Syntax: EHLO hostname"},
+    {"LHLO", SMTP_CMD_LHLO, "Syntax: LHLO hostname"},
     {"MAIL", SMTP_CMD_MAIL, "Syntax: MAIL FROM:<address> [parameters]"},
     {"RCPT", SMTP_CMD_RCPT, "Syntax: RCPT TO:<address> [parameters]"},
     {"DATA", SMTP_CMD_DATA, "Syntax: DATA"},
@@ -297,6 +298,7 @@ static int parse_args(struct smtp_cmd *cmd, struct smtp_cmd_error *err)
 		return n == 0 ? 0 : syntax(err, cmd->verb);
 	case SMTP_CMD_HELO:
 	case SMTP_CMD_EHLO:
+	case SMTP_CMD_LHLO:
 		return n > 0 && n <= SMTP_HELO_MAX ? 0 : syntax(err, cmd->verb);
 	case SMTP_CMD_VRFY:
 	case SMTP_CMD_EXPN:

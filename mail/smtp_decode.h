@@ -1,7 +1,7 @@
 /*
- * smtpd_decode - the message content decoder for DATA and BDAT: a state
- * machine fed any number of bytes at a time (the result does not depend on
- * how the input is cut), with no I/O.
+ * smtp_decode - the message content decoder for DATA and BDAT that smtpd
+ * and lmtp share: a state machine fed any number of bytes at a time (the
+ * result does not depend on how the input is cut), with no I/O.
  *
  * DATA mode (RFC 5321 section 4.1.1.4 and 4.5.2):
  *   - only <CRLF>.<CRLF> ends the data: the dot must be alone on a line that
@@ -23,8 +23,8 @@
  * Line lengths count the line's bytes after dot-unstuffing plus two for its
  * CR LF, as RFC 5321 section 4.5.3.1.6 does (at most 1000 with them).
  */
-#ifndef TERN_SMTPD_DECODE_H
-#define TERN_SMTPD_DECODE_H
+#ifndef TERN_SMTP_DECODE_H
+#define TERN_SMTP_DECODE_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /*
- * smtpd_esmtp - decoding the ESMTP parameters of MAIL and RCPT (see
- * smtpd_cmd.h): SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531),
+ * smtp_esmtp - decoding the ESMTP parameters of MAIL and RCPT (see
+ * smtp_cmd.h): SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531),
  * RET, ENVID, NOTIFY, ORCPT (RFC 3461, RFC 6533), AUTH (RFC 4954), and the
  * xtext encoding their values use. Pure functions, no I/O.
  */
@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "mail/address.h"
-#include "smtpd/smtpd_cmd.h"
+#include "mail/smtp_cmd.h"
 #include "util/mymalloc.h"
 
 /* The longest decoded AUTH= mailbox we keep. */

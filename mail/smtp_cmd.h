@@ -1,7 +1,8 @@
 /*
- * smtpd_cmd - the SMTP command parser: one command line in, a verb and its
- * arguments out, or the reply that refuses it. No I/O and no state: the
- * session layer decides whether a command is allowed now.
+ * smtp_cmd - the SMTP command parser that smtpd and lmtp share: one
+ * command line in, a verb and its arguments out, or the reply that refuses
+ * it. No I/O and no state: the session layer decides whether a command is
+ * allowed now (smtpd refuses LHLO, lmtp refuses HELO and EHLO).
  *
  * Grammar (RFC 5321 section 4.1, with ESMTP parameters of RFC 1870, 3030,
  * 3461, 4954, 6152 and 6531), applied liberally where real clients differ
@@ -21,7 +22,7 @@
  *     letters, digits and '-'), values are esmtp-values (no '=', no space,
  *     no controls); a keyword given twice is refused;
  *   - DATA, RSET, QUIT and STARTTLS take no argument; NOOP and HELP take
- *     any; HELO, EHLO, VRFY and EXPN need one;
+ *     any; HELO, EHLO, LHLO (RFC 2033), VRFY and EXPN need one;
  *   - BDAT takes a chunk size (decimal, at most SMTP_BDAT_DIGITS digits) and
  *     an optional LAST;
  *   - AUTH takes a mechanism name and an optional initial response.
@@ -35,8 +36,8 @@
  * ORCPT. A parameter of an extension the server did not announce is refused
  * as RFC 5321 section 4.1.1.11 says, with 555.
  */
-#ifndef TERN_SMTPD_CMD_H
-#define TERN_SMTPD_CMD_H
+#ifndef TERN_SMTP_CMD_H
+#define TERN_SMTP_CMD_H
 
 #include <stddef.h>
 
@@ -59,6 +60,7 @@ enum smtp_verb {
 	SMTP_CMD_STARTTLS,
 	SMTP_CMD_AUTH,
 	SMTP_CMD_FORBIDDEN, /* GET, POST, CONNECT, ...: not a mail client */
+	SMTP_CMD_LHLO,	    /* LMTP's greeting (RFC 2033) */
 	SMTP_CMD_COUNT
 };
 
@@ -66,7 +68,7 @@ enum smtp_verb {
 #define SMTP_PARAMS_MAX 16
 /* Most digits of a BDAT chunk size (fits in 63 bits). */
 #define SMTP_BDAT_DIGITS 18
-/* Longest HELO/EHLO argument. */
+/* Longest HELO/EHLO/LHLO argument. */
 #define SMTP_HELO_MAX 255
 /* Longest SASL mechanism name (RFC 4422 section 3.1: 20 characters). */
 #define SMTP_MECH_MAX 20

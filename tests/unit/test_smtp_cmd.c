@@ -1,5 +1,5 @@
 /*
- * test_smtpd_cmd - the SMTP command parser and ESMTP parameter decoding:
+ * test_smtp_cmd - the SMTP command parser and ESMTP parameter decoding:
  * a table of accepted commands with what they parse to, a table of refused
  * ones with the reply each gets, the MAIL and RCPT parameters (SIZE, BODY,
  * SMTPUTF8, RET, ENVID, AUTH, NOTIFY, ORCPT) and xtext; and the same
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "smtpd/smtpd_cmd.h"
+#include "mail/smtp_cmd.h"
 #include "util/mymalloc.h"
 #include "util/stream.h"
 #include "util/strbuf.h"
@@ -36,6 +36,8 @@ static const struct ok_case ok_cases[] = {
     {"ehlo [192.0.2.1]", SMTP_CMD_EHLO, "[192.0.2.1]", NULL, ""},
     {"HeLo  x  ", SMTP_CMD_HELO, "x", NULL, ""},
     {"EHLO a b c", SMTP_CMD_EHLO, "a b c", NULL, ""},
+    {"LHLO mx.example", SMTP_CMD_LHLO, "mx.example", NULL, ""},
+    {"lhlo  x ", SMTP_CMD_LHLO, "x", NULL, ""},
     {"MAIL FROM:<a@b.example>", SMTP_CMD_MAIL, "FROM:<a@b.example>", "<a@b.example>", ""},
     {"mail from:<>", SMTP_CMD_MAIL, "from:<>", "<>", ""},
     {"MAIL FROM: <a@b.example>", SMTP_CMD_MAIL, "FROM: <a@b.example>", "<a@b.example>", ""},
@@ -105,6 +107,7 @@ static const struct bad_case bad_cases[] = {
     {"STARTTLS x", 0, SMTP_CMD_STARTTLS, 501, "5.5.4"},
     {"EHLO", 0, SMTP_CMD_EHLO, 501, "5.5.4"},
     {"HELO  ", 0, SMTP_CMD_HELO, 501, "5.5.4"},
+    {"LHLO", 0, SMTP_CMD_LHLO, 501, "5.5.4"},
     {"VRFY", 0, SMTP_CMD_VRFY, 501, "5.5.4"},
     {"BDAT", 0, SMTP_CMD_BDAT, 501, "5.5.4"},
     {"BDAT x", 0, SMTP_CMD_BDAT, 501, "5.5.4"},

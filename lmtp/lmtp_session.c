@@ -1,0 +1,250 @@
+/*
+ * lmtp_session - one client connection: the greeting, the command loop
+ * with its limits (errors, idle timeout, line length), the dispatch to the
+ * command handlers, and the disconnect line in the shape of smtpd's:
+ *
+ *   SESSION: disconnect from local lhlo=1 mail=1 rcpt=2 data=1 quit=1 commands=6
+ *
+ * Each session gets an ID of the queue ID's form, the first word of its log
+ * lines and of the delivery lines of messages that carry no queue ID of
+ * their own.
+ */
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lmtp/lmtp.h"
+#include "util/msg.h"
+#include "util/mymalloc.h"
+
+typedef void lmtp_handler(struct lmtp_session *s, struct smtp_cmd *cmd);
+
+static lmtp_handler *const handlers[SMTP_CMD_COUNT] = {
+    [SMTP_CMD_LHLO] = lmtp_cmd_lhlo,	 [SMTP_CMD_HELO] = lmtp_cmd_helo,
+    [SMTP_CMD_EHLO] = lmtp_cmd_helo,	 [SMTP_CMD_MAIL] = lmtp_cmd_mail,
+    [SMTP_CMD_RCPT] = lmtp_cmd_rcpt,	 [SMTP_CMD_DATA] = lmtp_cmd_data,
+    [SMTP_CMD_BDAT] = lmtp_cmd_bdat,	 [SMTP_CMD_RSET] = lmtp_cmd_rset,
+    [SMTP_CMD_NOOP] = lmtp_cmd_noop,	 [SMTP_CMD_QUIT] = lmtp_cmd_quit,
+    [SMTP_CMD_HELP] = lmtp_cmd_help,	 [SMTP_CMD_VRFY] = lmtp_cmd_vrfy,
+    [SMTP_CMD_EXPN] = lmtp_cmd_not_here, [SMTP_CMD_STARTTLS] = lmtp_cmd_not_here,
+    [SMTP_CMD_AUTH] = lmtp_cmd_not_here,
+};
+
+/* The order of the disconnect line's counters. */
+static const struct {
+	const char *name;
+	enum smtp_verb verb;
+} stat_order[] = {
+    {"lhlo", SMTP_CMD_LHLO},	     {"helo", SMTP_CMD_HELO}, {"ehlo", SMTP_CMD_EHLO},
+    {"starttls", SMTP_CMD_STARTTLS}, {"auth", SMTP_CMD_AUTH}, {"mail", SMTP_CMD_MAIL},
+    {"rcpt", SMTP_CMD_RCPT},	     {"data", SMTP_CMD_DATA}, {"bdat", SMTP_CMD_BDAT},
+    {"rset", SMTP_CMD_RSET},	     {"noop", SMTP_CMD_NOOP}, {"vrfy", SMTP_CMD_VRFY},
+    {"expn", SMTP_CMD_EXPN},	     {"help", SMTP_CMD_HELP}, {"quit", SMTP_CMD_QUIT},
+    {"unknown", SMTP_CMD_UNKNOWN},
+};
+
+void lmtp_txn_reset(struct lmtp_session *s)
+{
+	struct lmtp_txn *t = &s->txn;
+	size_t i;
+
+	for (i = 0; i < t->rcpt_count; i++) {
+		free(t->rcpts[i].address);
+		free(t->rcpts[i].accounts);
+	}
+	XFREE(t->rcpts);
+	t->rcpt_count = t->rcpt_alloc = 0;
+	for (i = 0; i < t->account_count; i++) {
+		struct lmtp_account *a = &t->accounts[i];
+
+		free(a->address);
+		free(a->store_path);
+		free(a->detail);
+		free(a->dsn);
+		free(a->text);
+		free(a->status);
+	}
+	XFREE(t->accounts);
+	t->account_count = t->account_alloc = 0;
+	XFREE(t->sender);
+	smtp_mail_opts_free(&t->opts);
+	memset(&t->opts, 0, sizeof(t->opts));
+	t->bdat = 0;
+	if (t->has_content)
+		lmtp_content_free(&t->content);
+	t->has_content = 0;
+}
+
+/* peer_init - who is at the other end, for the logs. */
+static void peer_init(struct lmtp_session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		s->peer = xstrdup("local");
+		return;
+	}
+	s->peer = xasprintf("[%s]:%s", host, port);
+}
+
+/* make_id - a session ID of the queue ID's form, unique across processes. */
+static void make_id(struct lmtp_session *s)
+{
+	struct timespec ts;
+	long long usec = 0;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		usec = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	queue_id_make(s->id, usec,
+		      ((unsigned long long)getpid() << 20) ^ (s->srv->serial & 0xfffff));
+}
+
+/* printable - up to 100 bytes of a client's line for the log, control characters as '?'. */
+static char *printable(const struct strbuf *line)
+{
+	size_t n = line->len < 100 ? line->len : 100, i;
+	char *copy = xstrndup(strbuf_str(line), n);
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)copy[i] < 0x20 || copy[i] == 0x7f)
+			copy[i] = '?';
+	}
+	return copy;
+}
+
+/* forbidden - an HTTP or proxy request: hang up at once, before it says more. */
+static void forbidden(struct lmtp_session *s, const struct strbuf *line)
+{
+	char *text = printable(line);
+
+	msg_warn("%s: non-LMTP command from %s: %s", s->id, s->peer, text);
+	free(text);
+	lmtp_reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+	s->done = 1;
+}
+
+static void handle_line(struct lmtp_session *s)
+{
+	struct smtp_cmd cmd;
+	struct smtp_cmd_error err;
+	int rc;
+
+	if (msg_verbose()) {
+		char *text = printable(&s->line);
+
+		msg_debug("< %s: %s", s->peer, text);
+		free(text);
+	}
+	rc = smtp_cmd_parse(strbuf_str(&s->line), s->line.len, &cmd, &err);
+	s->verb = cmd.verb == SMTP_CMD_FORBIDDEN ? SMTP_CMD_UNKNOWN : cmd.verb;
+	s->stat_total[s->verb]++;
+	if (cmd.verb == SMTP_CMD_FORBIDDEN) {
+		forbidden(s, &s->line);
+	} else if (rc < 0) {
+		lmtp_reply(s, "%d %s %s", err.code, err.dsn, err.text);
+		/* without a valid size, the chunk that follows cannot be told from commands */
+		if (cmd.verb == SMTP_CMD_BDAT) {
+			msg_info("%s: bad BDAT command syntax from %s: ending the session", s->id,
+				 s->peer);
+			s->done = 1;
+		}
+	} else if (handlers[cmd.verb] == NULL) {
+		lmtp_reply(s, "500 5.5.2 Error: command not recognized");
+	} else {
+		handlers[cmd.verb](s, &cmd);
+	}
+	if (s->last_code < 400)
+		s->stat_ok[s->verb]++;
+	smtp_cmd_free(&cmd);
+}
+
+static void command_loop(struct lmtp_session *s)
+{
+	enum stream_status st;
+
+	while (!s->done) {
+		if (s->errors >= s->srv->hard_error_limit) {
+			msg_info("%s: too many errors after %s from %s", s->id,
+				 smtp_verb_name(s->verb), s->peer);
+			lmtp_reply(s, "421 4.7.0 %s Error: too many errors", s->srv->hostname);
+			break;
+		}
+		s->last_code = 0;
+		st = lmtp_read_line(s, &s->line);
+		if (st == STREAM_TOO_LONG) {
+			s->verb = SMTP_CMD_UNKNOWN;
+			s->stat_total[SMTP_CMD_UNKNOWN]++;
+			lmtp_reply(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (st != STREAM_OK) {
+			lmtp_lost(s, st);
+			if (st == STREAM_TIMEOUT)
+				lmtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+					   s->srv->hostname);
+			break;
+		}
+		handle_line(s);
+	}
+}
+
+static void log_disconnect(struct lmtp_session *s)
+{
+	struct strbuf line = STRBUF_INIT;
+	unsigned long total = 0, ok = 0, t, o;
+	size_t i;
+
+	strbuf_printf(&line, "%s: disconnect from %s", s->id, s->peer);
+	for (i = 0; i < sizeof(stat_order) / sizeof(stat_order[0]); i++) {
+		t = s->stat_total[stat_order[i].verb];
+		o = s->stat_ok[stat_order[i].verb];
+		if (t == 0)
+			continue;
+		total += t;
+		ok += o;
+		if (o == t)
+			strbuf_printf(&line, " %s=%lu", stat_order[i].name, t);
+		else
+			strbuf_printf(&line, " %s=%lu/%lu", stat_order[i].name, o, t);
+	}
+	if (ok == total)
+		strbuf_printf(&line, " commands=%lu", total);
+	else
+		strbuf_printf(&line, " commands=%lu/%lu", ok, total);
+	msg_info("%s", line.data);
+	strbuf_free(&line);
+}
+
+void lmtp_session_serve(struct lmtp_server *srv, int fd)
+{
+	struct lmtp_session *s = xcalloc(1, sizeof(*s));
+
+	srv->serial++;
+	s->srv = srv;
+	s->fd = fd;
+	s->stream = stream_create(fd);
+	/* a longer line is dropped to its end and refused, so that its tail is no command */
+	stream_set_line_limit(s->stream, LMTP_CMD_LINE_MAX);
+	s->verb = SMTP_CMD_UNKNOWN;
+	peer_init(s);
+	make_id(s);
+	msg_info("%s: connect from %s", s->id, s->peer);
+	lmtp_reply(s, "220 %s LMTP Tern", srv->hostname);
+	command_loop(s);
+	lmtp_txn_reset(s);
+	log_disconnect(s);
+	lmtp_close(s);
+	free(s->peer);
+	free(s->helo);
+	strbuf_free(&s->line);
+	free(s);
+}
