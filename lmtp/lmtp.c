@@ -38,6 +38,7 @@ static void read_params(struct lmtp_server *srv)
 	srv->mydomain = xstrdup(mail_conf_str(c, "mydomain"));
 	srv->store_dir = xstrdup(mail_conf_str(c, "store_directory"));
 	store_options_from_conf(c, &srv->store_opts);
+	srv->stores = lmtp_stores_create(LMTP_STORES_MAX);
 }
 
 static int lmtp_pre_jail(struct daemon_ctx *dctx, char **error_r)
@@ -79,6 +80,7 @@ static void lmtp_shutdown(struct daemon_ctx *dctx)
 	struct lmtp_server *srv = daemon_data(dctx);
 
 	auth_client_close(&srv->auth);
+	lmtp_stores_free(&srv->stores);
 	XFREE(srv->hostname);
 	XFREE(srv->mydomain);
 	XFREE(srv->store_dir);

@@ -14,8 +14,11 @@
  * Modules:
  *   lmtp.c          main: parameters, the daemon skeleton
  *   lmtp_session.c  one connection: greeting, command loop, disconnect
- *   lmtp_io.c       waiting, reading lines and content, flushing, closing
- *   lmtp_reply.c    replies, error counting and delays
+ *   lmtp_reply.c    replies: those that count as errors, and those that do not
+ *   mail/smtp_server_io.c  waiting, reading lines and content, flushing,
+ *                   closing (shared with smtpd)
+ *   mail/smtp_server_reply.c  replies, error counting and delays, the command
+ *                   loop's step, the disconnect line (shared with smtpd)
  *   lmtp_cmd.c      LHLO and the commands that do not move mail
  *   lmtp_rcpt.c     MAIL and RCPT: addresses, resolution into accounts
  *   lmtp_data.c     DATA and BDAT: reading the content
@@ -32,8 +35,10 @@
 
 #include "lmtp/lmtp_content.h"
 #include "lmtp/lmtp_filter.h"
+#include "lmtp/lmtp_stores.h"
 #include "mail/smtp_cmd.h"
 #include "mail/smtp_decode.h"
+#include "mail/smtp_server_reply.h"
 #include "mail/queue_id.h"
 #include "store/store.h"
 #include "util/stream.h"
@@ -47,10 +52,6 @@ struct mail_conf;
 #define LMTP_CMD_LINE_MAX 2046
 /* Bytes read from the client at a time during DATA/BDAT, and written to a blob at a time. */
 #define LMTP_CHUNK (64 * 1024)
-/* Replies buffered for a client that pipelines without reading them, before we wait. */
-#define LMTP_OUT_MAX (64 * 1024)
-/* How long a closing connection waits for the client to close after our last reply. */
-#define LMTP_LINGER_MS 2000
 
 /* The extensions LHLO announces, as far as MAIL and RCPT parameters are concerned. */
 #define LMTP_EXTENSIONS (SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8)
@@ -70,6 +71,7 @@ struct lmtp_server {
 	long long error_sleep_ms;
 	struct lmtp_filter_conf filter;
 	struct store_options store_opts; /* from main.cf; quotas come per account */
+	struct lmtp_stores *stores;	 /* the stores kept open between deliveries */
 	struct auth_client *auth;
 	int was_root;		   /* started as root: privileges were dropped after pre_jail */
 	int auth_failed;	   /* the auth service failed during this session */
@@ -114,17 +116,13 @@ struct lmtp_txn {
 
 struct lmtp_session {
 	struct lmtp_server *srv;
-	struct stream *stream;
-	int fd;
+	/* stream, fd, errors, the last reply's code, the command and the counts */
+	struct smtp_server_conn conn;
 	char *peer;		/* "local" or "[addr]:port", for logs */
 	char id[QUEUE_ID_SIZE]; /* the session ID, for logs when the message has none */
 	char *helo;		/* LHLO argument, NULL before */
 	struct lmtp_txn txn;
-	long long errors;
-	unsigned long stat_total[SMTP_CMD_COUNT], stat_ok[SMTP_CMD_COUNT];
-	enum smtp_verb verb; /* the command being (or last) handled */
-	int last_code;	     /* the code of the last reply sent */
-	int done;	     /* end the session after this command */
+	int done; /* end the session after this command */
 	struct strbuf line;
 };
 
@@ -133,24 +131,12 @@ void lmtp_session_serve(struct lmtp_server *srv, int fd);
 /* lmtp_txn_reset - forget the mail transaction. */
 void lmtp_txn_reset(struct lmtp_session *s);
 
-/* lmtp_io.c: every wait is bounded by lmtp_timeout. */
-long long lmtp_now_ms(void);
-enum stream_status lmtp_read_line(struct lmtp_session *s, struct strbuf *line);
-/* lmtp_fill - read more input into the stream (flushing replies first). */
-enum stream_status lmtp_fill(struct lmtp_session *s);
-enum stream_status lmtp_flush(struct lmtp_session *s);
-/* lmtp_sleep - flush, then pause ms milliseconds. */
-void lmtp_sleep(struct lmtp_session *s, long long ms);
-/* lmtp_close - flush, let the client read our last words, close the connection. */
-void lmtp_close(struct lmtp_session *s);
-/* lmtp_lost - log why the connection ended while reading (EOF, timeout, error). */
-void lmtp_lost(struct lmtp_session *s, enum stream_status st);
-
 /* lmtp_reply.c */
 /*
  * lmtp_reply - send a one-line reply "code x.y.z text" (fmt starts with
  * the code). A 4xx/5xx reply counts as a protocol error: beyond
- * lmtp_soft_error_limit it is delayed, more each time.
+ * lmtp_soft_error_limit it is delayed, more each time (smtp_server_reply()).
+ * Multi-line replies: smtp_server_reply_lines().
  */
 void lmtp_reply(struct lmtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
@@ -159,8 +145,6 @@ void lmtp_reply(struct lmtp_session *s, const char *fmt, ...) __attribute__((for
  */
 void lmtp_reply_outcome(struct lmtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* lmtp_reply_lines - a multi-line reply: code, then each line's text. */
-void lmtp_reply_lines(struct lmtp_session *s, int code, char *const *lines, size_t count);
 
 /* Command handlers (lmtp_cmd.c, lmtp_rcpt.c, lmtp_data.c). */
 void lmtp_cmd_lhlo(struct lmtp_session *s, struct smtp_cmd *cmd);

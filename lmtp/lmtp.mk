@@ -5,12 +5,12 @@ pkglibexec_PROGRAMS += lmtp/lmtp
 lmtp_lmtp_SOURCES = \
 	lmtp/lmtp.c lmtp/lmtp.h \
 	lmtp/lmtp_session.c \
-	lmtp/lmtp_io.c \
 	lmtp/lmtp_reply.c \
 	lmtp/lmtp_cmd.c \
 	lmtp/lmtp_rcpt.c \
 	lmtp/lmtp_data.c \
 	lmtp/lmtp_deliver.c \
+	lmtp/lmtp_stores.c lmtp/lmtp_stores.h \
 	lmtp/lmtp_content.c lmtp/lmtp_content.h \
 	lmtp/lmtp_filter.c lmtp/lmtp_filter.h
 lmtp_lmtp_LDADD = $(STORE_LIBS) $(TERN_LIBS)

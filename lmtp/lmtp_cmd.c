@@ -25,7 +25,7 @@ void lmtp_cmd_lhlo(struct lmtp_session *s, struct smtp_cmd *cmd)
 	lines[n++] = xstrdup("8BITMIME");
 	lines[n++] = xstrdup("SMTPUTF8");
 	lines[n++] = xstrdup("CHUNKING");
-	lmtp_reply_lines(s, 250, lines, n);
+	smtp_server_reply_lines(&s->conn, 250, lines, n);
 	for (i = 0; i < n; i++)
 		free(lines[i]);
 }

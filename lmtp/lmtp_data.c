@@ -39,8 +39,8 @@ static void content_start(struct lmtp_session *s)
 /* read_failed - the client went away or fell silent in the middle of content. */
 static int read_failed(struct lmtp_session *s, enum stream_status st)
 {
-	stream_set_line_limit(s->stream, LMTP_CMD_LINE_MAX);
-	lmtp_lost(s, st);
+	stream_set_line_limit(s->conn.stream, LMTP_CMD_LINE_MAX);
+	smtp_server_lost(&s->conn, st);
 	if (st == STREAM_TIMEOUT)
 		lmtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->hostname);
 	s->done = 1;
@@ -61,11 +61,11 @@ static int read_content(struct lmtp_session *s, struct smtp_decoder *dec, unsign
 	size_t len, used;
 
 	/* a larger line limit lets the stream read LMTP_CHUNK bytes at a time */
-	stream_set_line_limit(s->stream, LMTP_CHUNK);
+	stream_set_line_limit(s->conn.stream, LMTP_CHUNK);
 	while (dec->mode == SMTP_DECODE_DATA ? !dec->done : n > 0) {
-		p = stream_peek(s->stream, &len);
+		p = stream_peek(s->conn.stream, &len);
 		if (len == 0) {
-			if ((st = lmtp_fill(s)) != STREAM_OK) {
+			if ((st = smtp_server_fill(&s->conn)) != STREAM_OK) {
 				strbuf_free(&out);
 				return read_failed(s, st);
 			}
@@ -77,11 +77,11 @@ static int read_content(struct lmtp_session *s, struct smtp_decoder *dec, unsign
 		used = smtp_decoder_feed(dec, p, len, keep ? &out : NULL);
 		if (keep && out.len > 0)
 			lmtp_content_write(&s->txn.content, out.data, out.len);
-		stream_skip(s->stream, used);
+		stream_skip(s->conn.stream, used);
 		n -= dec->mode == SMTP_DECODE_BDAT ? used : 0;
 	}
 	strbuf_free(&out);
-	stream_set_line_limit(s->stream, LMTP_CMD_LINE_MAX);
+	stream_set_line_limit(s->conn.stream, LMTP_CMD_LINE_MAX);
 	return 0;
 }
 

@@ -121,7 +121,7 @@ static void fail(struct lmtp_account *a, int rc, int content_failed, const char 
 			    xasprintf("deferred (mailbox store: %s)", error));
 }
 
-/* deliver_account - the account's copy: open, filter, save, close. */
+/* deliver_account - the account's copy: open (or take the open store), filter, save. */
 static void deliver_account(struct lmtp_session *s, struct lmtp_account *a)
 {
 	struct lmtp_txn *t = &s->txn;
@@ -136,7 +136,7 @@ static void deliver_account(struct lmtp_session *s, struct lmtp_account *a)
 	opts.quota_bytes = a->quota_bytes;
 	opts.quota_messages = a->quota_messages;
 	opts.create = 1;
-	if ((rc = store_open(a->store_path, &opts, &store, &error)) < 0) {
+	if ((rc = lmtp_stores_get(s->srv->stores, a->store_path, &opts, &store, &error)) < 0) {
 		fail(a, rc, 0, error);
 		free(error);
 		return;
@@ -173,14 +173,15 @@ static void deliver_account(struct lmtp_session *s, struct lmtp_account *a)
 out:
 	free(error);
 	lmtp_filter_result_free(&fr);
-	store_close(&store);
+	if (a->code / 100 == 4)
+		lmtp_stores_drop(s->srv->stores, store); /* opened afresh next time */
 }
 
 /* log_outcome - the delivery line of one recipient and one account. */
 static void log_outcome(struct lmtp_session *s, const char *id, const char *rcpt, const char *to,
 			const char *status)
 {
-	long long delay = lmtp_now_ms() - s->txn.start_ms;
+	long long delay = smtp_server_now_ms() - s->txn.start_ms;
 
 	if (delay < 0)
 		delay = 0;
@@ -246,7 +247,7 @@ void lmtp_deliver(struct lmtp_session *s)
 			lmtp_reply_outcome(s, "%d %s <%s> %s", w->code, w->dsn, r->address,
 					   w->text);
 		/* the client may act on each reply at once (RFC 2033 section 4.2) */
-		if (lmtp_flush(s) != STREAM_OK) {
+		if (smtp_server_flush(&s->conn) != STREAM_OK) {
 			msg_info("%s: lost connection with %s while delivering: the remaining "
 				 "recipients are left to the client's retry",
 				 id, s->peer);

@@ -63,7 +63,7 @@ static void reject(struct lmtp_session *s, const char *rcpt, const char *fmt, ..
 	va_start(ap, fmt);
 	strbuf_vprintf(&text, fmt, ap);
 	va_end(ap);
-	msg_info("%s: reject: %s from %s: %s; from=<%s>%s%s%s", s->id, smtp_verb_name(s->verb),
+	msg_info("%s: reject: %s from %s: %s; from=<%s>%s%s%s", s->id, smtp_verb_name(s->conn.verb),
 		 s->peer, text.data, s->txn.sender != NULL ? s->txn.sender : "",
 		 rcpt != NULL ? " to=<" : "", rcpt != NULL ? rcpt : "", rcpt != NULL ? ">" : "");
 	lmtp_reply_outcome(s, "%s", text.data);
@@ -126,7 +126,7 @@ void lmtp_cmd_mail(struct lmtp_session *s, struct smtp_cmd *cmd)
 	}
 	s->txn.sender = sender;
 	s->txn.opts = opts;
-	s->txn.start_ms = lmtp_now_ms();
+	s->txn.start_ms = smtp_server_now_ms();
 	lmtp_reply(s, "250 2.1.0 Ok");
 }
 

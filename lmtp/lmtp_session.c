@@ -34,10 +34,7 @@ static lmtp_handler *const handlers[SMTP_CMD_COUNT] = {
 };
 
 /* The order of the disconnect line's counters. */
-static const struct {
-	const char *name;
-	enum smtp_verb verb;
-} stat_order[] = {
+static const struct smtp_server_stat stat_order[] = {
     {"lhlo", SMTP_CMD_LHLO},	     {"helo", SMTP_CMD_HELO}, {"ehlo", SMTP_CMD_EHLO},
     {"starttls", SMTP_CMD_STARTTLS}, {"auth", SMTP_CMD_AUTH}, {"mail", SMTP_CMD_MAIL},
     {"rcpt", SMTP_CMD_RCPT},	     {"data", SMTP_CMD_DATA}, {"bdat", SMTP_CMD_BDAT},
@@ -86,7 +83,7 @@ static void peer_init(struct lmtp_session *s)
 	char host[NI_MAXHOST], port[NI_MAXSERV];
 
 	memset(&ss, 0, sizeof(ss));
-	if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	if (getpeername(s->conn.fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
 	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
@@ -108,23 +105,10 @@ static void make_id(struct lmtp_session *s)
 		      ((unsigned long long)getpid() << 20) ^ (s->srv->serial & 0xfffff));
 }
 
-/* printable - up to 100 bytes of a client's line for the log, control characters as '?'. */
-static char *printable(const struct strbuf *line)
-{
-	size_t n = line->len < 100 ? line->len : 100, i;
-	char *copy = xstrndup(strbuf_str(line), n);
-
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)copy[i] < 0x20 || copy[i] == 0x7f)
-			copy[i] = '?';
-	}
-	return copy;
-}
-
 /* forbidden - an HTTP or proxy request: hang up at once, before it says more. */
 static void forbidden(struct lmtp_session *s, const struct strbuf *line)
 {
-	char *text = printable(line);
+	char *text = smtp_server_printable(line);
 
 	msg_warn("%s: non-LMTP command from %s: %s", s->id, s->peer, text);
 	free(text);
@@ -139,14 +123,14 @@ static void handle_line(struct lmtp_session *s)
 	int rc;
 
 	if (msg_verbose()) {
-		char *text = printable(&s->line);
+		char *text = smtp_server_printable(&s->line);
 
 		msg_debug("< %s: %s", s->peer, text);
 		free(text);
 	}
 	rc = smtp_cmd_parse(strbuf_str(&s->line), s->line.len, &cmd, &err);
-	s->verb = cmd.verb == SMTP_CMD_FORBIDDEN ? SMTP_CMD_UNKNOWN : cmd.verb;
-	s->stat_total[s->verb]++;
+	s->conn.verb = cmd.verb == SMTP_CMD_FORBIDDEN ? SMTP_CMD_UNKNOWN : cmd.verb;
+	s->conn.stat_total[s->conn.verb]++;
 	if (cmd.verb == SMTP_CMD_FORBIDDEN) {
 		forbidden(s, &s->line);
 	} else if (rc < 0) {
@@ -162,66 +146,9 @@ static void handle_line(struct lmtp_session *s)
 	} else {
 		handlers[cmd.verb](s, &cmd);
 	}
-	if (s->last_code < 400)
-		s->stat_ok[s->verb]++;
+	if (s->conn.last_code < 400)
+		s->conn.stat_ok[s->conn.verb]++;
 	smtp_cmd_free(&cmd);
-}
-
-static void command_loop(struct lmtp_session *s)
-{
-	enum stream_status st;
-
-	while (!s->done) {
-		if (s->errors >= s->srv->hard_error_limit) {
-			msg_info("%s: too many errors after %s from %s", s->id,
-				 smtp_verb_name(s->verb), s->peer);
-			lmtp_reply(s, "421 4.7.0 %s Error: too many errors", s->srv->hostname);
-			break;
-		}
-		s->last_code = 0;
-		st = lmtp_read_line(s, &s->line);
-		if (st == STREAM_TOO_LONG) {
-			s->verb = SMTP_CMD_UNKNOWN;
-			s->stat_total[SMTP_CMD_UNKNOWN]++;
-			lmtp_reply(s, "500 5.5.2 Error: line too long");
-			continue;
-		}
-		if (st != STREAM_OK) {
-			lmtp_lost(s, st);
-			if (st == STREAM_TIMEOUT)
-				lmtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-					   s->srv->hostname);
-			break;
-		}
-		handle_line(s);
-	}
-}
-
-static void log_disconnect(struct lmtp_session *s)
-{
-	struct strbuf line = STRBUF_INIT;
-	unsigned long total = 0, ok = 0, t, o;
-	size_t i;
-
-	strbuf_printf(&line, "%s: disconnect from %s", s->id, s->peer);
-	for (i = 0; i < sizeof(stat_order) / sizeof(stat_order[0]); i++) {
-		t = s->stat_total[stat_order[i].verb];
-		o = s->stat_ok[stat_order[i].verb];
-		if (t == 0)
-			continue;
-		total += t;
-		ok += o;
-		if (o == t)
-			strbuf_printf(&line, " %s=%lu", stat_order[i].name, t);
-		else
-			strbuf_printf(&line, " %s=%lu/%lu", stat_order[i].name, o, t);
-	}
-	if (ok == total)
-		strbuf_printf(&line, " commands=%lu", total);
-	else
-		strbuf_printf(&line, " commands=%lu/%lu", ok, total);
-	msg_info("%s", line.data);
-	strbuf_free(&line);
 }
 
 void lmtp_session_serve(struct lmtp_server *srv, int fd)
@@ -230,19 +157,27 @@ void lmtp_session_serve(struct lmtp_server *srv, int fd)
 
 	srv->serial++;
 	s->srv = srv;
-	s->fd = fd;
-	s->stream = stream_create(fd);
+	s->conn.fd = fd;
+	s->conn.stream = stream_create(fd);
 	/* a longer line is dropped to its end and refused, so that its tail is no command */
-	stream_set_line_limit(s->stream, LMTP_CMD_LINE_MAX);
-	s->verb = SMTP_CMD_UNKNOWN;
+	stream_set_line_limit(s->conn.stream, LMTP_CMD_LINE_MAX);
+	s->conn.timeout_ms = srv->timeout_ms;
+	s->conn.soft_error_limit = srv->soft_error_limit;
+	s->conn.error_sleep_ms = srv->error_sleep_ms;
+	s->conn.verb = SMTP_CMD_UNKNOWN;
 	peer_init(s);
 	make_id(s);
+	s->conn.peer = s->peer;
+	s->conn.id = s->id;
 	msg_info("%s: connect from %s", s->id, s->peer);
 	lmtp_reply(s, "220 %s LMTP Tern", srv->hostname);
-	command_loop(s);
+	while (!s->done &&
+	       smtp_server_next_line(&s->conn, &s->line, srv->hard_error_limit, srv->hostname) == 0)
+		handle_line(s);
 	lmtp_txn_reset(s);
-	log_disconnect(s);
-	lmtp_close(s);
+	smtp_server_log_disconnect(&s->conn, stat_order,
+				   sizeof(stat_order) / sizeof(stat_order[0]));
+	smtp_server_close(&s->conn, NULL, NULL);
 	free(s->peer);
 	free(s->helo);
 	strbuf_free(&s->line);

@@ -232,7 +232,7 @@ static int raw_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int hexval(unsigned char c)
+int mime_hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -243,15 +243,17 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-/* percent_decode - %xx escapes of an extended value resolved, appended to out. */
-static void percent_decode(const char *s, size_t len, struct strbuf *out)
+void mime_hex_unescape(const char *s, size_t len, char escape, bool underscore, struct strbuf *out)
 {
 	size_t i;
 	int hi, lo;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		if (underscore && s[i] == '_') {
+			strbuf_putc(out, ' ');
+		} else if (s[i] == escape && i + 2 < len &&
+			   (hi = mime_hexval((unsigned char)s[i + 1])) >= 0 &&
+			   (lo = mime_hexval((unsigned char)s[i + 2])) >= 0) {
 			strbuf_putc(out, hi * 16 + lo);
 			i += 2;
 		} else {
@@ -289,7 +291,7 @@ static char *join_sections(const struct raw_param *raw, size_t n)
 			}
 		}
 		if (raw[i].extended)
-			percent_decode(v, vlen, &bytes);
+			mime_hex_unescape(v, vlen, '%', false, &bytes);
 		else
 			strbuf_append(&bytes, v, vlen);
 		if (raw[i].section < 0)

@@ -21,6 +21,16 @@ struct mime_lex {
 	const unsigned char *p, *end;
 };
 
+/* mime_hexval - the value of a hexadecimal digit (either case), or -1. */
+int mime_hexval(unsigned char c);
+/*
+ * mime_hex_unescape - append s to out with each escape followed by two hex
+ * digits replaced by the byte they give ('%' of RFC 2231 values, '=' of
+ * RFC 2047 "Q"); with underscore, '_' becomes a space ("Q"). A broken
+ * escape stays as it is.
+ */
+void mime_hex_unescape(const char *s, size_t len, char escape, bool underscore, struct strbuf *out);
+
 void mime_lex_init(struct mime_lex *lx, const void *data, size_t len);
 
 /*

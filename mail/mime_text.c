@@ -14,6 +14,7 @@
 
 #include "mail/mime.h"
 #include "mail/mime_impl.h"
+#include "util/base64.h"
 #include "util/mymalloc.h"
 
 /* Longest tag name and character reference looked at. */
@@ -38,8 +39,7 @@ struct mime_textdec {
 	enum transfer te;
 	enum qp_state qp;
 	unsigned char qp_hi; /* the first hex digit after '=' */
-	uint32_t b64_acc;
-	int b64_bits;
+	struct base64_lenient b64;
 	struct mime_conv *conv;
 	bool html;
 	enum html_state h;
@@ -54,17 +54,6 @@ struct mime_textdec {
 	struct strbuf utf; /* converted text before markup removal */
 	unsigned broken;
 };
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 struct mime_textdec *mime_textdec_create(const char *encoding, const char *charset, bool html)
 {
@@ -92,7 +81,7 @@ static void qp_byte(struct mime_textdec *td, unsigned char c, struct strbuf *out
 			strbuf_putc(out, c);
 		return;
 	case QP_EQ:
-		if (hexval(c) >= 0) {
+		if (mime_hexval(c) >= 0) {
 			td->qp_hi = c;
 			td->qp = QP_HEX;
 		} else if (c == '\r') {
@@ -108,8 +97,8 @@ static void qp_byte(struct mime_textdec *td, unsigned char c, struct strbuf *out
 		return;
 	case QP_HEX:
 		td->qp = QP_TEXT;
-		if ((v = hexval(c)) >= 0) {
-			strbuf_putc(out, hexval(td->qp_hi) * 16 + v);
+		if ((v = mime_hexval(c)) >= 0) {
+			strbuf_putc(out, mime_hexval(td->qp_hi) * 16 + v);
 		} else {
 			td->broken |= MIME_BROKEN_ENCODING;
 			strbuf_putc(out, '=');
@@ -125,43 +114,11 @@ static void qp_byte(struct mime_textdec *td, unsigned char c, struct strbuf *out
 	}
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static void b64_bytes(struct mime_textdec *td, const unsigned char *p, size_t len,
 		      struct strbuf *out)
 {
-	size_t i;
-	int v;
-
-	for (i = 0; i < len; i++) {
-		if ((v = b64val(p[i])) >= 0) {
-			td->b64_acc = (td->b64_acc << 6) | (uint32_t)v;
-			td->b64_bits += 6;
-			if (td->b64_bits >= 8) {
-				td->b64_bits -= 8;
-				strbuf_putc(out, (int)((td->b64_acc >> td->b64_bits) & 0xff));
-			}
-		} else if (p[i] == '=') {
-			/* padding ends a group: what follows may be another encoding */
-			td->b64_acc = 0;
-			td->b64_bits = 0;
-		} else if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' && p[i] != '\t') {
-			td->broken |= MIME_BROKEN_ENCODING;
-		}
-	}
+	if (base64_lenient_decode(&td->b64, out, (const char *)p, len) > 0)
+		td->broken |= MIME_BROKEN_ENCODING;
 }
 
 /* tag_done - the name of the tag just read: what it stands for in the text. */
@@ -389,7 +346,7 @@ unsigned mime_textdec_finish(struct mime_textdec *td, struct strbuf *out)
 		strbuf_putc(&td->dec, td->qp_hi);
 		td->broken |= MIME_BROKEN_ENCODING;
 	}
-	if (td->te == TE_BASE64 && td->b64_bits >= 6)
+	if (td->te == TE_BASE64 && base64_lenient_pending(&td->b64))
 		td->broken |= MIME_BROKEN_ENCODING;
 	emit(td, true, out);
 	if (td->html && td->h == H_ENTITY) {

@@ -18,6 +18,7 @@
 
 #include "mail/mime.h"
 #include "mail/mime_impl.h"
+#include "util/base64.h"
 #include "util/mymalloc.h"
 
 /* Longest charset name in an encoded word. */
@@ -31,68 +32,13 @@ struct words {
 	char charset[WORD_CHARSET_MAX + 1]; /* of acc */
 };
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static void decode_q(const char *s, size_t len, struct strbuf *out)
-{
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '_') {
-			strbuf_putc(out, ' ');
-		} else if (s[i] == '=' && i + 2 < len &&
-			   (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-			   (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			strbuf_putc(out, hi * 16 + lo);
-			i += 2;
-		} else {
-			strbuf_putc(out, s[i]);
-		}
-	}
-}
-
 /* decode_b - lenient base64: stops at '=', skips what is not in the alphabet. */
 static void decode_b(const char *s, size_t len, struct strbuf *out)
 {
-	uint32_t acc = 0;
-	size_t i;
-	int bits = 0, v;
+	struct base64_lenient st = {0, 0};
+	const char *pad = memchr(s, '=', len);
 
-	for (i = 0; i < len && s[i] != '='; i++) {
-		if ((v = b64val((unsigned char)s[i])) < 0)
-			continue;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			strbuf_putc(out, (int)((acc >> bits) & 0xff));
-		}
-	}
+	(void)base64_lenient_decode(&st, out, s, pad != NULL ? (size_t)(pad - s) : len);
 }
 
 /*
@@ -159,7 +105,7 @@ static size_t parse_word(const char *s, size_t len, char *charset, struct strbuf
 	memcpy(charset, cs, cslen);
 	charset[cslen] = '\0';
 	if (enc == 'q' || enc == 'Q')
-		decode_q(text, (size_t)(close - text), bytes);
+		mime_hex_unescape(text, (size_t)(close - text), '=', true, bytes);
 	else
 		decode_b(text, (size_t)(close - text), bytes);
 	return (size_t)(close + 2 - s);

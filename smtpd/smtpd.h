@@ -11,15 +11,18 @@
  * Modules:
  *   smtpd.c          main: parameters, TLS context, the daemon skeleton
  *   smtpd_session.c  one connection: greeting, command loop, disconnect
- *   smtpd_io.c       waiting, reading lines and content, flushing, closing
- *   smtpd_reply.c    replies, error counting and delays, reject log lines
+ *   smtpd_reply.c    replies and reject log lines
+ *   mail/smtp_server_io.c  waiting, reading lines and content, flushing,
+ *                    closing (shared with lmtp)
+ *   mail/smtp_server_reply.c  replies, error counting and delays, the
+ *                    command loop's step, the disconnect line (shared with lmtp)
  *   mail/smtp_cmd.c  the command parser (pure, shared with lmtp), with
  *                    mail/smtp_esmtp.c for its parameters
  *   mail/smtp_decode.c  the DATA/BDAT content decoder (pure, shared with lmtp)
  *   smtpd_helo.c     HELO EHLO NOOP RSET QUIT HELP VRFY EXPN
  *   smtpd_mail.c     MAIL RCPT
  *   smtpd_data.c     DATA BDAT and the conversation with cleanup
- *   smtpd_tls.c      STARTTLS and implicit TLS
+ *   smtpd_tls.c      STARTTLS and implicit TLS, the close
  *   smtpd_sasl.c     AUTH
  *   smtpd_check.c    relay control, recipient and sender checks
  *   smtpd_peer.c     the client's address and name, connection limits
@@ -34,6 +37,7 @@
 
 #include "mail/smtp_cmd.h"
 #include "mail/smtp_decode.h"
+#include "mail/smtp_server_reply.h"
 #include "smtpd/smtpd_net.h"
 #include "util/stream.h"
 #include "util/strbuf.h"
@@ -58,10 +62,6 @@ struct tls_session;
 #define SMTPD_AUTH_LINE_MAX 12286
 /* Bytes read from the client, and handed to cleanup, at a time during DATA/BDAT. */
 #define SMTPD_CHUNK (64 * 1024)
-/* Replies buffered for a client that pipelines without reading them, before we wait. */
-#define SMTPD_OUT_MAX (64 * 1024)
-/* How long a closing connection waits for the client to close after our last reply. */
-#define SMTPD_LINGER_MS 2000
 
 enum smtpd_tls_level { SMTPD_TLS_NONE, SMTPD_TLS_MAY, SMTPD_TLS_ENCRYPT };
 enum smtpd_bare_newline { SMTPD_BARE_REJECT, SMTPD_BARE_NORMALIZE };
@@ -132,8 +132,8 @@ struct smtpd_txn {
 
 struct smtpd_session {
 	struct smtpd_server *srv;
-	struct stream *stream;
-	int fd;
+	/* stream, fd, errors, the last reply's code, the command and the counts */
+	struct smtp_server_conn conn;
 	char *addr;    /* client IP address, "unknown" when there is none */
 	char *port;    /* client port */
 	char *name;    /* verified client host name, or "unknown" */
@@ -149,11 +149,8 @@ struct smtpd_session {
 	char *mechanisms; /* cached SASL mechanisms for the current TLS state, or NULL */
 	struct smtpd_txn txn;
 	struct cleanup_client *cleanup; /* open from DATA (or the first BDAT) to the reply */
-	long long errors, junk;
-	unsigned long stat_total[SMTP_CMD_COUNT], stat_ok[SMTP_CMD_COUNT];
-	enum smtp_verb verb; /* the command being (or last) handled */
-	int last_code;	     /* the code of the last reply sent */
-	int done;	     /* end the session after this command */
+	long long junk;
+	int done; /* end the session after this command */
 	struct strbuf line;
 };
 
@@ -168,32 +165,15 @@ void smtpd_session_reset(struct smtpd_session *s);
 /* smtpd_protocol - "ESMTP", "ESMTPSA", "UTF8SMTPS", ... (RFC 3848, RFC 6531) for Received:. */
 const char *smtpd_protocol(const struct smtpd_session *s);
 
-/* smtpd_io.c: every wait is bounded by smtpd_timeout. */
-enum stream_status smtpd_read_line(struct smtpd_session *s, struct strbuf *line);
-/* smtpd_fill - read more input into the stream (flushing replies first). */
-enum stream_status smtpd_fill(struct smtpd_session *s);
-enum stream_status smtpd_flush(struct smtpd_session *s);
-/* smtpd_wait - wait until fd is ready for wants (STREAM_WANT_*); STREAM_OK, _TIMEOUT, _ERROR. */
-enum stream_status smtpd_wait(struct smtpd_session *s, unsigned wants);
-/* smtpd_sleep - flush, then pause ms milliseconds. */
-void smtpd_sleep(struct smtpd_session *s, long long ms);
-/* smtpd_close - flush, end TLS, let the client read our last words, close the connection. */
-void smtpd_close(struct smtpd_session *s);
-/* smtpd_lost - log why the connection ended while reading (EOF, timeout, error). */
-void smtpd_lost(struct smtpd_session *s, enum stream_status st);
-
 /* smtpd_reply.c */
 /*
  * smtpd_reply - send a one-line reply "code x.y.z text" (fmt starts with
  * the code). A 4xx/5xx reply counts as an error: beyond
- * smtpd_soft_error_limit it is delayed, more each time.
+ * smtpd_soft_error_limit it is delayed, more each time
+ * (smtp_server_reply()). Multi-line replies: smtp_server_reply_lines().
  */
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void smtpd_vreply(struct smtpd_session *s, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-/* smtpd_reply_lines - a multi-line reply: code, then each line's text. */
-void smtpd_reply_lines(struct smtpd_session *s, int code, char *const *lines, size_t count);
 /*
  * smtpd_reject - a policy refusal: the reply, and the log line
  * "NOQUEUE: reject: RCPT from host[addr]: <reply>; from=<> to=<> proto= helo=<>".
@@ -226,6 +206,8 @@ unsigned smtpd_extensions(struct smtpd_session *s);
 int smtpd_tls_start(struct smtpd_session *s);
 /* smtpd_tls_offer - whether STARTTLS is offered now. */
 int smtpd_tls_offer(const struct smtpd_session *s);
+/* smtpd_close - flush, end TLS, let the client read our last words, close the connection. */
+void smtpd_close(struct smtpd_session *s);
 
 /* smtpd_sasl.c */
 /* smtpd_sasl_mechanisms - the mechanisms to announce now ("" for none; cached per TLS state). */

@@ -2,17 +2,19 @@
 # submissions services), its man page, unit tests, the fuzz harness of its
 # command parser, integration tests and the acceptance benchmark.
 
-# The command parser and the DATA/BDAT decoder, shared with lmtp.
+# The command parser, the DATA/BDAT decoder and the connection's I/O,
+# replies and command loop step, shared with lmtp.
 mail_libtern_mail_a_SOURCES += \
 	mail/smtp_cmd.c mail/smtp_cmd.h \
 	mail/smtp_esmtp.c \
-	mail/smtp_decode.c mail/smtp_decode.h
+	mail/smtp_decode.c mail/smtp_decode.h \
+	mail/smtp_server_io.c mail/smtp_server_io.h \
+	mail/smtp_server_reply.c mail/smtp_server_reply.h
 
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = \
 	smtpd/smtpd.c smtpd/smtpd.h \
 	smtpd/smtpd_session.c \
-	smtpd/smtpd_io.c \
 	smtpd/smtpd_reply.c \
 	smtpd/smtpd_helo.c \
 	smtpd/smtpd_mail.c \

@@ -111,8 +111,8 @@ static void send_content(struct smtpd_session *s, int all)
 /* read_failed - the client went away or fell silent in the middle of content. */
 static int read_failed(struct smtpd_session *s, enum stream_status st)
 {
-	stream_set_line_limit(s->stream, SMTPD_AUTH_LINE_MAX);
-	smtpd_lost(s, st);
+	stream_set_line_limit(s->conn.stream, SMTPD_AUTH_LINE_MAX);
+	smtp_server_lost(&s->conn, st);
 	if (st == STREAM_TIMEOUT)
 		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->hostname);
 	s->done = 1;
@@ -134,11 +134,11 @@ static int read_content(struct smtpd_session *s, struct smtp_decoder *dec, unsig
 	size_t len, used;
 
 	/* a larger line limit lets the stream read SMTPD_CHUNK bytes at a time */
-	stream_set_line_limit(s->stream, SMTPD_CHUNK);
+	stream_set_line_limit(s->conn.stream, SMTPD_CHUNK);
 	while (dec->mode == SMTP_DECODE_DATA ? !dec->done : n > 0) {
-		p = stream_peek(s->stream, &len);
+		p = stream_peek(s->conn.stream, &len);
 		if (len == 0) {
-			if ((st = smtpd_fill(s)) != STREAM_OK)
+			if ((st = smtp_server_fill(&s->conn)) != STREAM_OK)
 				return read_failed(s, st);
 			continue;
 		}
@@ -147,11 +147,11 @@ static int read_content(struct smtpd_session *s, struct smtp_decoder *dec, unsig
 		to_cleanup &= dec->out_bytes <= (unsigned long long)s->srv->size_limit;
 		used =
 		    smtp_decoder_feed(dec, p, len, to_cleanup && !t->write_failed ? &t->out : NULL);
-		stream_skip(s->stream, used);
+		stream_skip(s->conn.stream, used);
 		n -= dec->mode == SMTP_DECODE_BDAT ? used : 0;
 		send_content(s, 0);
 	}
-	stream_set_line_limit(s->stream, SMTPD_AUTH_LINE_MAX);
+	stream_set_line_limit(s->conn.stream, SMTPD_AUTH_LINE_MAX);
 	return 0;
 }
 

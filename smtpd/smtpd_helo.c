@@ -57,7 +57,7 @@ void smtpd_cmd_ehlo(struct smtpd_session *s, struct smtp_cmd *cmd)
 	lines[n++] = xstrdup("DSN");
 	lines[n++] = xstrdup("SMTPUTF8");
 	lines[n++] = xstrdup("CHUNKING");
-	smtpd_reply_lines(s, 250, lines, n);
+	smtp_server_reply_lines(&s->conn, 250, lines, n);
 	for (i = 0; i < n; i++)
 		free(lines[i]);
 }

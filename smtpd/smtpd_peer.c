@@ -93,7 +93,7 @@ void smtpd_peer_init(struct smtpd_session *s)
 	socklen_t len = sizeof(ss), llen = sizeof(local);
 
 	memset(&ss, 0, sizeof(ss));
-	if (getpeername(s->fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getpeername(s->conn.fd, (struct sockaddr *)&ss, &len) == 0)
 		s->addr = numeric(&ss, len, &s->port, NULL);
 	if (s->addr == NULL) {
 		s->addr = xstrdup("unknown");
@@ -104,7 +104,7 @@ void smtpd_peer_init(struct smtpd_session *s)
 	} else {
 		s->name = xstrdup("unknown");
 	}
-	if (getsockname(s->fd, (struct sockaddr *)&local, &llen) == 0) {
+	if (getsockname(s->conn.fd, (struct sockaddr *)&local, &llen) == 0) {
 		char *text = numeric(&local, llen, NULL, &s->local_port);
 
 		free(text);

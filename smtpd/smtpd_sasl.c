@@ -103,13 +103,13 @@ static int next_response(struct smtpd_session *s, const struct auth_client_reply
 		      reply->challenge.len);
 	smtpd_reply(s, "334 %s", strbuf_str(&b64));
 	strbuf_free(&b64);
-	st = smtpd_read_line(s, &s->line);
+	st = smtp_server_read_line(&s->conn, &s->line);
 	if (st == STREAM_TOO_LONG) {
 		smtpd_reply(s, "500 5.5.6 Authentication Exchange line is too long");
 		return -1;
 	}
 	if (st != STREAM_OK) {
-		smtpd_lost(s, st);
+		smtp_server_lost(&s->conn, st);
 		if (st == STREAM_TIMEOUT)
 			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->hostname);
 		s->done = 1;

@@ -37,10 +37,7 @@ static const struct handler_def handlers[SMTP_CMD_COUNT] = {
 };
 
 /* The order of the disconnect line's counters, as Postfix writes them. */
-static const struct {
-	const char *name;
-	enum smtp_verb verb;
-} stat_order[] = {
+static const struct smtp_server_stat stat_order[] = {
     {"helo", SMTP_CMD_HELO}, {"ehlo", SMTP_CMD_EHLO}, {"starttls", SMTP_CMD_STARTTLS},
     {"auth", SMTP_CMD_AUTH}, {"mail", SMTP_CMD_MAIL}, {"rcpt", SMTP_CMD_RCPT},
     {"data", SMTP_CMD_DATA}, {"bdat", SMTP_CMD_BDAT}, {"rset", SMTP_CMD_RSET},
@@ -100,7 +97,7 @@ void smtpd_session_reset(struct smtpd_session *s)
  */
 static int pregreet(struct smtpd_session *s)
 {
-	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+	struct pollfd pfd = {.fd = s->conn.fd, .events = POLLIN};
 	long long pause = s->srv->greet_pause_ms;
 	int n, pending = 0;
 
@@ -109,7 +106,7 @@ static int pregreet(struct smtpd_session *s)
 	} while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return 0;
-	if (ioctl(s->fd, FIONREAD, &pending) < 0 || pending == 0) {
+	if (ioctl(s->conn.fd, FIONREAD, &pending) < 0 || pending == 0) {
 		msg_info("lost connection after CONNECT from %s", s->namaddr);
 		return -1;
 	}
@@ -133,23 +130,10 @@ static int greet(struct smtpd_session *s)
 	return 0;
 }
 
-/* printable - up to 100 bytes of a client's line for the log, control characters as '?'. */
-static char *printable(const struct strbuf *line)
-{
-	size_t n = line->len < 100 ? line->len : 100, i;
-	char *copy = xstrndup(strbuf_str(line), n);
-
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)copy[i] < 0x20 || copy[i] == 0x7f)
-			copy[i] = '?';
-	}
-	return copy;
-}
-
 /* forbidden - an HTTP or proxy request: hang up at once, before it says more. */
 static void forbidden(struct smtpd_session *s, const struct strbuf *line)
 {
-	char *text = printable(line);
+	char *text = smtp_server_printable(line);
 
 	msg_warn("non-SMTP command from %s: %s", s->namaddr, text);
 	free(text);
@@ -163,7 +147,7 @@ static void dispatch(struct smtpd_session *s, struct smtp_cmd *cmd)
 	const struct handler_def *h = &handlers[cmd->verb];
 
 	if (h->junk && ++s->junk > s->srv->junk_limit)
-		s->errors++;
+		s->conn.errors++;
 	if (s->srv->tls_level == SMTPD_TLS_ENCRYPT && s->tls == NULL && !h->before_tls) {
 		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
@@ -178,20 +162,20 @@ static void handle_line(struct smtpd_session *s)
 	int rc;
 
 	if (msg_verbose()) {
-		char *text = printable(&s->line);
+		char *text = smtp_server_printable(&s->line);
 
 		msg_debug("< %s: %s", s->namaddr, text);
 		free(text);
 	}
 	rc = smtp_cmd_parse(strbuf_str(&s->line), s->line.len, &cmd, &err);
 	/* a verb without a handler is unknown here: LHLO belongs to LMTP */
-	s->verb = handlers[cmd.verb].fn == NULL ? SMTP_CMD_UNKNOWN : cmd.verb;
-	s->stat_total[s->verb]++;
+	s->conn.verb = handlers[cmd.verb].fn == NULL ? SMTP_CMD_UNKNOWN : cmd.verb;
+	s->conn.stat_total[s->conn.verb]++;
 	if (cmd.verb != SMTP_CMD_AUTH && s->line.len > SMTPD_CMD_LINE_MAX) {
 		smtpd_reply(s, "500 5.5.2 Error: line too long");
 	} else if (cmd.verb == SMTP_CMD_FORBIDDEN) {
 		forbidden(s, &s->line);
-	} else if (cmd.verb != SMTP_CMD_UNKNOWN && s->verb == SMTP_CMD_UNKNOWN) {
+	} else if (cmd.verb != SMTP_CMD_UNKNOWN && s->conn.verb == SMTP_CMD_UNKNOWN) {
 		smtpd_reply(s, "500 5.5.2 Error: command not recognized");
 	} else if (rc < 0) {
 		smtpd_reply(s, "%d %s %s", err.code, err.dsn, err.text);
@@ -203,66 +187,9 @@ static void handle_line(struct smtpd_session *s)
 	} else {
 		dispatch(s, &cmd);
 	}
-	if (s->last_code < 400)
-		s->stat_ok[s->verb]++;
+	if (s->conn.last_code < 400)
+		s->conn.stat_ok[s->conn.verb]++;
 	smtp_cmd_free(&cmd);
-}
-
-static void command_loop(struct smtpd_session *s)
-{
-	enum stream_status st;
-
-	while (!s->done) {
-		if (s->errors >= s->srv->hard_error_limit) {
-			msg_info("too many errors after %s from %s", smtp_verb_name(s->verb),
-				 s->namaddr);
-			smtpd_reply(s, "421 4.7.0 %s Error: too many errors", s->srv->hostname);
-			break;
-		}
-		s->last_code = 0;
-		st = smtpd_read_line(s, &s->line);
-		if (st == STREAM_TOO_LONG) {
-			s->verb = SMTP_CMD_UNKNOWN;
-			s->stat_total[SMTP_CMD_UNKNOWN]++;
-			smtpd_reply(s, "500 5.5.2 Error: line too long");
-			continue;
-		}
-		if (st != STREAM_OK) {
-			smtpd_lost(s, st);
-			if (st == STREAM_TIMEOUT)
-				smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-					    s->srv->hostname);
-			break;
-		}
-		handle_line(s);
-	}
-}
-
-static void log_disconnect(struct smtpd_session *s)
-{
-	struct strbuf line = STRBUF_INIT;
-	unsigned long total = 0, ok = 0, t, o;
-	size_t i;
-
-	strbuf_printf(&line, "disconnect from %s", s->namaddr);
-	for (i = 0; i < sizeof(stat_order) / sizeof(stat_order[0]); i++) {
-		t = s->stat_total[stat_order[i].verb];
-		o = s->stat_ok[stat_order[i].verb];
-		if (t == 0)
-			continue;
-		total += t;
-		ok += o;
-		if (o == t)
-			strbuf_printf(&line, " %s=%lu", stat_order[i].name, t);
-		else
-			strbuf_printf(&line, " %s=%lu/%lu", stat_order[i].name, o, t);
-	}
-	if (ok == total)
-		strbuf_printf(&line, " commands=%lu", total);
-	else
-		strbuf_printf(&line, " commands=%lu/%lu", ok, total);
-	msg_info("%s", line.data);
-	strbuf_free(&line);
 }
 
 static void session_free(struct smtpd_session *s)
@@ -282,16 +209,24 @@ void smtpd_session_serve(struct smtpd_server *srv, int fd)
 	struct smtpd_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
-	s->fd = fd;
-	s->stream = stream_create(fd);
-	stream_set_line_limit(s->stream, SMTPD_AUTH_LINE_MAX);
-	s->verb = SMTP_CMD_UNKNOWN;
+	s->conn.fd = fd;
+	s->conn.stream = stream_create(fd);
+	stream_set_line_limit(s->conn.stream, SMTPD_AUTH_LINE_MAX);
+	s->conn.timeout_ms = srv->timeout_ms;
+	s->conn.soft_error_limit = srv->soft_error_limit;
+	s->conn.error_sleep_ms = srv->error_sleep_ms;
+	s->conn.verb = SMTP_CMD_UNKNOWN;
 	smtpd_peer_init(s);
+	s->conn.peer = s->namaddr;
 	msg_info("connect from %s", s->namaddr);
-	if (smtpd_peer_limits(s) == 0 && greet(s) == 0)
-		command_loop(s);
+	if (smtpd_peer_limits(s) == 0 && greet(s) == 0) {
+		while (!s->done && smtp_server_next_line(&s->conn, &s->line, srv->hard_error_limit,
+							 srv->hostname) == 0)
+			handle_line(s);
+	}
 	smtpd_txn_reset(s);
-	log_disconnect(s);
+	smtp_server_log_disconnect(&s->conn, stat_order,
+				   sizeof(stat_order) / sizeof(stat_order[0]));
 	smtpd_peer_done(s);
 	smtpd_close(s);
 	session_free(s);

@@ -8,6 +8,8 @@
  * CVE-2011-0411). Then everything learnt from the client before TLS is
  * forgotten (HELO, the transaction, authentication), as RFC 3207 section
  * 4.2 requires; the client starts again with EHLO.
+ *
+ * The close of the connection is here too, since TLS has to end first.
  */
 #include <stdlib.h>
 
@@ -32,14 +34,14 @@ int smtpd_tls_start(struct smtpd_session *s)
 	char *error = NULL;
 	enum tls_status st;
 
-	if ((s->tls = tls_session_server(s->srv->tls, s->fd, &error)) == NULL) {
+	if ((s->tls = tls_session_server(s->srv->tls, s->conn.fd, &error)) == NULL) {
 		msg_warn("TLS session for %s: %s", s->namaddr, error);
 		free(error);
 		return -1;
 	}
-	stream_set_io(s->stream, &tls_stream_io, s->tls);
+	stream_set_io(s->conn.stream, &tls_stream_io, s->tls);
 	while ((st = tls_handshake(s->tls, &error)) == TLS_AGAIN) {
-		enum stream_status ws = smtpd_wait(s, tls_io_wants(s->tls));
+		enum stream_status ws = smtp_server_wait(&s->conn, tls_io_wants(s->tls));
 
 		if (ws != STREAM_OK) {
 			msg_info("%s during TLS handshake with %s",
@@ -58,7 +60,7 @@ int smtpd_tls_start(struct smtpd_session *s)
 	XFREE(s->mechanisms);
 	return 0;
 fail:
-	stream_set_io(s->stream, NULL, NULL);
+	stream_set_io(s->conn.stream, NULL, NULL);
 	tls_session_free(&s->tls);
 	return -1;
 }
@@ -80,19 +82,49 @@ void smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_cmd *cmd)
 		return;
 	}
 	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
-	if (smtpd_flush(s) != STREAM_OK) {
+	if (smtp_server_flush(&s->conn) != STREAM_OK) {
 		msg_info("lost connection after STARTTLS from %s", s->namaddr);
 		s->done = 1;
 		return;
 	}
-	if ((pending = stream_pending_input(s->stream)) > 0) {
+	if ((pending = stream_pending_input(s->conn.stream)) > 0) {
 		msg_warn("%s: %zu bytes of plaintext input after STARTTLS discarded", s->namaddr,
 			 pending);
-		stream_skip(s->stream, pending);
+		stream_skip(s->conn.stream, pending);
 	}
 	smtpd_session_reset(s);
 	if (smtpd_tls_start(s) < 0) {
 		s->done = 1;
-		stream_set_io(s->stream, NULL, NULL);
+		stream_set_io(s->conn.stream, NULL, NULL);
 	}
+}
+
+/*
+ * end_tls - the connection closes: send close_notify (without waiting for
+ * the client's) while the stream is healthy, and drop the TLS session.
+ */
+static void end_tls(void *ctx, int healthy)
+{
+	struct smtpd_session *s = ctx;
+	char *error = NULL;
+	int tries;
+
+	for (tries = 0; healthy && tries < 3; tries++) {
+		enum tls_status st = tls_shutdown(s->tls, &error);
+
+		if (st != TLS_AGAIN)
+			break;
+		if (smtp_server_wait_until(&s->conn, tls_io_wants(s->tls),
+					   smtp_server_now_ms() + SMTP_SERVER_LINGER_MS) !=
+		    STREAM_OK)
+			break;
+	}
+	free(error);
+	stream_set_io(s->conn.stream, NULL, NULL);
+	tls_session_free(&s->tls);
+}
+
+void smtpd_close(struct smtpd_session *s)
+{
+	smtp_server_close(&s->conn, s->tls != NULL ? end_tls : NULL, s);
 }

@@ -385,6 +385,14 @@ out:
 	return ret;
 }
 
+int store_is_current(struct store *store)
+{
+	struct stat now, opened;
+
+	return stat(store->path, &now) == 0 && fstat(store->dirfd, &opened) == 0 &&
+	       now.st_dev == opened.st_dev && now.st_ino == opened.st_ino && opened.st_nlink > 0;
+}
+
 int store_open(const char *path, const struct store_options *opts, struct store **store_r,
 	       char **error_r)
 {

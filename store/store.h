@@ -114,6 +114,14 @@ int store_open(const char *path, const struct store_options *opts, struct store 
 	       char **error_r);
 void store_close(struct store **store);
 
+/*
+ * store_is_current - 1 when the directory at the store's path is still the
+ * one this handle opened (not removed or replaced, e.g. by "ternadmin user
+ * del"), so that a process may keep a handle open across deliveries; 0
+ * otherwise (close it and open again).
+ */
+int store_is_current(struct store *store);
+
 /* store_set_quota - change the limits of an open store (0: unlimited). */
 void store_set_quota(struct store *store, uint64_t quota_bytes, uint64_t quota_messages);
 

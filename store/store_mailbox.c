@@ -110,6 +110,41 @@ static sqlite3_stmt *prepare(struct store *s, const char *sql, char **error_r)
 	return stmt;
 }
 
+/* A step of a write transaction: 0, or a STORE_ERR_* code (with *error_r set). */
+typedef int write_step(struct store *s, const char *name, void *ctx, char **error_r);
+
+/*
+ * in_write - run step with name and ctx in a write transaction of its own:
+ * committed when step returns 0, rolled back when it fails. 0 or the
+ * STORE_ERR_* code of what failed.
+ */
+static int in_write(struct store *s, write_step *step, const char *name, void *ctx, char **error_r)
+{
+	int ret;
+
+	if ((ret = store_begin_write(s, error_r)) < 0)
+		return ret;
+	if ((ret = step(s, name, ctx, error_r)) < 0) {
+		store_rollback(s);
+		return ret;
+	}
+	return store_commit(s, error_r);
+}
+
+/* in_write_name - in_write() of the mailbox name normalised (STORE_ERR_INVALID when not valid). */
+static int in_write_name(struct store *s, write_step *step, const char *name, void *ctx,
+			 char **error_r)
+{
+	char *norm = store_name_normalize(name, error_r);
+	int ret;
+
+	if (norm == NULL)
+		return STORE_ERR_INVALID;
+	ret = in_write(s, step, norm, ctx, error_r);
+	free(norm);
+	return ret;
+}
+
 /* new_uidvalidity - a value no mailbox of this store had: the time, or one more than the last. */
 static int new_uidvalidity(struct store *s, uint32_t given, uint32_t *uidvalidity_r, char **error_r)
 {
@@ -219,39 +254,39 @@ static int reselect(struct store *s, int64_t id, unsigned special_use, uint32_t 
 	return run_stmt(s, stmt, "create mailbox", error_r);
 }
 
-int store_mailbox_create(struct store *store, const char *name, unsigned special_use,
-			 uint32_t uidvalidity, char **error_r)
+struct create_args {
+	unsigned special_use;
+	uint32_t uidvalidity;
+};
+
+static int create_step(struct store *s, const char *norm, void *ctx, char **error_r)
 {
-	char *norm = store_name_normalize(name, error_r);
+	const struct create_args *a = ctx;
 	struct store_mbox mb;
 	int ret;
 
-	if (norm == NULL)
-		return STORE_ERR_INVALID;
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	if ((ret = create_parents(store, norm, error_r)) < 0)
-		goto fail;
-	ret = store_mbox_find(store, norm, &mb, error_r);
+	if ((ret = create_parents(s, norm, error_r)) < 0)
+		return ret;
+	ret = store_mbox_find(s, norm, &mb, error_r);
 	store_mbox_free(&mb);
 	if (ret == STORE_ERR_NOTFOUND) {
 		free(*error_r);
 		*error_r = NULL;
-		ret = store_mbox_insert(store, norm, special_use, uidvalidity, 0, error_r);
+		ret = store_mbox_insert(s, norm, a->special_use, a->uidvalidity, 0, error_r);
 	} else if (ret == 0 && !mb.noselect) {
 		ret = store_err(error_r, STORE_ERR_EXISTS, "mailbox %s exists", norm);
 	} else if (ret == 0) {
-		ret = reselect(store, mb.id, special_use, uidvalidity, error_r);
+		ret = reselect(s, mb.id, a->special_use, a->uidvalidity, error_r);
 	}
-	if (ret < 0)
-		goto fail;
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	free(norm);
 	return ret;
+}
+
+int store_mailbox_create(struct store *store, const char *name, unsigned special_use,
+			 uint32_t uidvalidity, char **error_r)
+{
+	struct create_args a = {special_use, uidvalidity};
+
+	return in_write_name(store, create_step, name, &a, error_r);
 }
 
 int store_mailbox_get(struct store *store, const char *name, struct store_mailbox *result,
@@ -397,11 +432,44 @@ static int exec_id(struct store *s, const char *sql, int64_t id, char **error_r)
 	return run_stmt(s, stmt, "mailbox", error_r);
 }
 
+static int delete_step(struct store *s, const char *norm, void *ctx, char **error_r)
+{
+	struct store_mbox mb = {0};
+	int ret, children;
+
+	(void)ctx;
+	if ((ret = store_mbox_find(s, norm, &mb, error_r)) < 0)
+		goto out;
+	if ((ret = children = has_children(s, norm, error_r)) < 0)
+		goto out;
+	if (children && mb.noselect) {
+		ret = store_err(error_r, STORE_ERR_NOTALLOWED,
+				"mailbox %s has children and holds no messages", norm);
+		goto out;
+	}
+	if ((ret = drop_all_messages(s, mb.id, error_r)) < 0)
+		goto out;
+	if (children) {
+		/* The name stays for its children; UIDNEXT stays so that no UID is reused. */
+		ret =
+		    exec_id(s,
+			    "UPDATE mailbox SET noselect = 1, modseq = modseq + 1, keywords = '', "
+			    "special_use = 0 WHERE id = ?1",
+			    mb.id, error_r);
+	} else {
+		ret = exec_id(s, "DELETE FROM expunged WHERE mailbox = ?1", mb.id, error_r);
+		if (ret == 0)
+			ret = exec_id(s, "DELETE FROM mailbox WHERE id = ?1", mb.id, error_r);
+	}
+out:
+	store_mbox_free(&mb);
+	return ret;
+}
+
 int store_mailbox_delete(struct store *store, const char *name, char **error_r)
 {
 	char *norm = store_name_normalize(name, error_r);
-	struct store_mbox mb = {0};
-	int ret, children;
+	int ret;
 
 	if (norm == NULL)
 		return STORE_ERR_INVALID;
@@ -409,39 +477,7 @@ int store_mailbox_delete(struct store *store, const char *name, char **error_r)
 		free(norm);
 		return store_err(error_r, STORE_ERR_NOTALLOWED, "INBOX cannot be deleted");
 	}
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	if ((ret = store_mbox_find(store, norm, &mb, error_r)) < 0)
-		goto fail;
-	if ((ret = children = has_children(store, norm, error_r)) < 0)
-		goto fail;
-	if (children && mb.noselect) {
-		ret = store_err(error_r, STORE_ERR_NOTALLOWED,
-				"mailbox %s has children and holds no messages", norm);
-		goto fail;
-	}
-	if ((ret = drop_all_messages(store, mb.id, error_r)) < 0)
-		goto fail;
-	if (children) {
-		/* The name stays for its children; UIDNEXT stays so that no UID is reused. */
-		ret =
-		    exec_id(store,
-			    "UPDATE mailbox SET noselect = 1, modseq = modseq + 1, keywords = '', "
-			    "special_use = 0 WHERE id = ?1",
-			    mb.id, error_r);
-	} else {
-		ret = exec_id(store, "DELETE FROM expunged WHERE mailbox = ?1", mb.id, error_r);
-		if (ret == 0)
-			ret = exec_id(store, "DELETE FROM mailbox WHERE id = ?1", mb.id, error_r);
-	}
-	if (ret < 0)
-		goto fail;
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	store_mbox_free(&mb);
+	ret = in_write(store, delete_step, norm, NULL, error_r);
 	free(norm);
 	return ret;
 }
@@ -500,12 +536,54 @@ static int rename_inbox(struct store *s, const char *new, const struct store_mbo
 	return store_mbox_insert(s, "INBOX", 0, 0, 0, error_r);
 }
 
+static int rename_step(struct store *s, const char *old, void *ctx, char **error_r)
+{
+	const char *new = ctx;
+	struct store_mbox mb = {0};
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if ((ret = store_mbox_find(s, old, &mb, error_r)) < 0)
+		goto out;
+	if (strcmp(old, "INBOX") == 0) {
+		struct store_mbox other;
+
+		if ((ret = store_mbox_find(s, new, &other, error_r)) == 0)
+			ret = store_err(error_r, STORE_ERR_EXISTS, "mailbox %s exists", new);
+		store_mbox_free(&other);
+		if (ret != STORE_ERR_NOTFOUND)
+			goto out;
+		free(*error_r);
+		*error_r = NULL;
+		if ((ret = create_parents(s, new, error_r)) < 0 ||
+		    (ret = rename_inbox(s, new, &mb, error_r)) < 0)
+			goto out;
+	} else {
+		if ((ret = rename_conflict(s, old, new, error_r)) < 0 ||
+		    (ret = create_parents(s, new, error_r)) < 0)
+			goto out;
+		/* substr() counts characters, and so does length(): names are UTF-8. */
+		stmt = prepare(s,
+			       "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1) "
+			       "WHERE name = ?1 OR (name > ?1 || '/' AND name < ?1 || '0')",
+			       error_r);
+		if (stmt == NULL) {
+			ret = STORE_ERR_TEMP;
+			goto out;
+		}
+		sqlite3_bind_text(stmt, 1, old, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, new, -1, SQLITE_STATIC);
+		ret = run_stmt(s, stmt, "rename", error_r);
+	}
+out:
+	store_mbox_free(&mb);
+	return ret;
+}
+
 int store_mailbox_rename(struct store *store, const char *old_name, const char *new_name,
 			 char **error_r)
 {
 	char *old = store_name_normalize(old_name, error_r), *new = NULL;
-	struct store_mbox mb = {0};
-	sqlite3_stmt *stmt;
 	size_t oldlen;
 	int ret;
 
@@ -514,194 +592,110 @@ int store_mailbox_rename(struct store *store, const char *old_name, const char *
 		return STORE_ERR_INVALID;
 	}
 	oldlen = strlen(old);
-	if (strncmp(new, old, oldlen) == 0 && new[oldlen] == '/' && strcmp(old, "INBOX") != 0) {
+	if (strncmp(new, old, oldlen) == 0 && new[oldlen] == '/' && strcmp(old, "INBOX") != 0)
 		ret = store_err(error_r, STORE_ERR_NOTALLOWED, "cannot rename %s into itself", old);
-		goto out;
-	}
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	if ((ret = store_mbox_find(store, old, &mb, error_r)) < 0)
-		goto fail;
-	if (strcmp(old, "INBOX") == 0) {
-		struct store_mbox other;
-
-		if ((ret = store_mbox_find(store, new, &other, error_r)) == 0)
-			ret = store_err(error_r, STORE_ERR_EXISTS, "mailbox %s exists", new);
-		store_mbox_free(&other);
-		if (ret != STORE_ERR_NOTFOUND)
-			goto fail;
-		free(*error_r);
-		*error_r = NULL;
-		if ((ret = create_parents(store, new, error_r)) < 0 ||
-		    (ret = rename_inbox(store, new, &mb, error_r)) < 0)
-			goto fail;
-	} else {
-		if ((ret = rename_conflict(store, old, new, error_r)) < 0 ||
-		    (ret = create_parents(store, new, error_r)) < 0)
-			goto fail;
-		/* substr() counts characters, and so does length(): names are UTF-8. */
-		stmt = prepare(store,
-			       "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1) "
-			       "WHERE name = ?1 OR (name > ?1 || '/' AND name < ?1 || '0')",
-			       error_r);
-		if (stmt == NULL) {
-			ret = STORE_ERR_TEMP;
-			goto fail;
-		}
-		sqlite3_bind_text(stmt, 1, old, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 2, new, -1, SQLITE_STATIC);
-		if ((ret = run_stmt(store, stmt, "rename", error_r)) < 0)
-			goto fail;
-	}
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	store_mbox_free(&mb);
+	else
+		ret = in_write(store, rename_step, old, new, error_r);
 	free(old);
 	free(new);
 	return ret;
 }
 
-int store_mailbox_set_special_use(struct store *store, const char *name, unsigned special_use,
-				  char **error_r)
+struct update_args {
+	const char *sql; /* ?1 the name, ?2 (when there) value */
+	int64_t value;
+	int need_row; /* no row changed means no such mailbox */
+	int (*check)(struct store *s, const char *norm, char **error_r); /* or NULL */
+	const char *what;
+};
+
+static int update_step(struct store *s, const char *norm, void *ctx, char **error_r)
 {
-	char *norm = store_name_normalize(name, error_r);
+	const struct update_args *a = ctx;
 	sqlite3_stmt *stmt;
 	int ret;
 
-	if (norm == NULL)
-		return STORE_ERR_INVALID;
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	stmt = prepare(store, "UPDATE mailbox SET special_use = ?2 WHERE name = ?1", error_r);
-	if (stmt == NULL) {
-		ret = STORE_ERR_TEMP;
-		goto fail;
-	}
+	if (a->check != NULL && (ret = a->check(s, norm, error_r)) < 0)
+		return ret;
+	if ((stmt = prepare(s, a->sql, error_r)) == NULL)
+		return STORE_ERR_TEMP;
 	sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 2, (int)special_use);
-	if ((ret = run_stmt(store, stmt, "special-use", error_r)) < 0)
-		goto fail;
-	if (sqlite3_changes(store->db) == 0) {
-		ret = store_err(error_r, STORE_ERR_NOTFOUND, "no mailbox %s", norm);
-		goto fail;
-	}
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	free(norm);
+	if (sqlite3_bind_parameter_count(stmt) >= 2)
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)a->value);
+	if ((ret = run_stmt(s, stmt, a->what, error_r)) < 0)
+		return ret;
+	if (a->need_row && sqlite3_changes(s->db) == 0)
+		return store_err(error_r, STORE_ERR_NOTFOUND, "no mailbox %s", norm);
+	return 0;
+}
+
+/*
+ * update_mailbox - a write transaction of its own: check (or NULL) may
+ * refuse first, then sql runs with ?1 the normalised name and, when sql
+ * has it, ?2 value. need_row: no row changed means no such mailbox.
+ * 0 or a STORE_ERR_* code.
+ */
+static int update_mailbox(struct store *s, const char *sql, const char *name, int64_t value,
+			  int need_row, int (*check)(struct store *, const char *, char **),
+			  const char *what, char **error_r)
+{
+	struct update_args a = {sql, value, need_row, check, what};
+
+	return in_write_name(s, update_step, name, &a, error_r);
+}
+
+int store_mailbox_set_special_use(struct store *store, const char *name, unsigned special_use,
+				  char **error_r)
+{
+	return update_mailbox(store, "UPDATE mailbox SET special_use = ?2 WHERE name = ?1", name,
+			      (int)special_use, 1, NULL, "special-use", error_r);
+}
+
+/* no_uids_given - a mailbox that has given out UIDs keeps its UIDVALIDITY. */
+static int no_uids_given(struct store *s, const char *norm, char **error_r)
+{
+	struct store_mbox mb;
+	int ret;
+
+	if ((ret = store_mbox_find(s, norm, &mb, error_r)) < 0)
+		return ret;
+	if (mb.uidnext != 1)
+		ret = store_err(error_r, STORE_ERR_NOTALLOWED,
+				"mailbox %s has given out UIDs: its UIDVALIDITY stays", norm);
+	store_mbox_free(&mb);
 	return ret;
 }
 
 int store_mailbox_set_uidvalidity(struct store *store, const char *name, uint32_t uidvalidity,
 				  char **error_r)
 {
-	char *norm = store_name_normalize(name, error_r);
-	struct store_mbox mb;
-	sqlite3_stmt *stmt;
-	int ret;
+	char *norm;
 
-	if (norm == NULL)
-		return STORE_ERR_INVALID;
 	if (uidvalidity == 0) {
+		/* a bad name is the first thing to say */
+		if ((norm = store_name_normalize(name, error_r)) == NULL)
+			return STORE_ERR_INVALID;
 		free(norm);
 		return store_err(error_r, STORE_ERR_INVALID, "UIDVALIDITY 0 is not valid");
 	}
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	if ((ret = store_mbox_find(store, norm, &mb, error_r)) < 0)
-		goto fail;
-	if (mb.uidnext != 1) {
-		ret = store_err(error_r, STORE_ERR_NOTALLOWED,
-				"mailbox %s has given out UIDs: its UIDVALIDITY stays", norm);
-		store_mbox_free(&mb);
-		goto fail;
-	}
-	store_mbox_free(&mb);
-	stmt = prepare(store, "UPDATE mailbox SET uidvalidity = ?2 WHERE name = ?1", error_r);
-	if (stmt == NULL) {
-		ret = STORE_ERR_TEMP;
-		goto fail;
-	}
-	sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)uidvalidity);
-	if ((ret = run_stmt(store, stmt, "uidvalidity", error_r)) < 0)
-		goto fail;
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	free(norm);
-	return ret;
+	return update_mailbox(store, "UPDATE mailbox SET uidvalidity = ?2 WHERE name = ?1", name,
+			      uidvalidity, 0, no_uids_given, "uidvalidity", error_r);
 }
 
 int store_mailbox_raise_uidnext(struct store *store, const char *name, uint32_t uidnext,
 				char **error_r)
 {
-	char *norm = store_name_normalize(name, error_r);
-	sqlite3_stmt *stmt;
-	int ret;
-
-	if (norm == NULL)
-		return STORE_ERR_INVALID;
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	stmt = prepare(store, "UPDATE mailbox SET uidnext = max(uidnext, ?2) WHERE name = ?1",
-		       error_r);
-	if (stmt == NULL) {
-		ret = STORE_ERR_TEMP;
-		goto fail;
-	}
-	sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)uidnext);
-	if ((ret = run_stmt(store, stmt, "uidnext", error_r)) < 0)
-		goto fail;
-	if (sqlite3_changes(store->db) == 0) {
-		ret = store_err(error_r, STORE_ERR_NOTFOUND, "no mailbox %s", norm);
-		goto fail;
-	}
-	ret = store_commit(store, error_r);
-	goto out;
-fail:
-	store_rollback(store);
-out:
-	free(norm);
-	return ret;
+	return update_mailbox(store,
+			      "UPDATE mailbox SET uidnext = max(uidnext, ?2) WHERE name = ?1", name,
+			      uidnext, 1, NULL, "uidnext", error_r);
 }
 
 int store_subscribe(struct store *store, const char *name, int subscribe, char **error_r)
 {
-	char *norm = store_name_normalize(name, error_r);
-	sqlite3_stmt *stmt;
-	int ret;
-
-	if (norm == NULL)
-		return STORE_ERR_INVALID;
-	if ((ret = store_begin_write(store, error_r)) < 0)
-		goto out;
-	stmt = prepare(store,
-		       subscribe ? "INSERT OR IGNORE INTO subscription (name) VALUES (?1)"
-				 : "DELETE FROM subscription WHERE name = ?1",
-		       error_r);
-	if (stmt == NULL) {
-		store_rollback(store);
-		ret = STORE_ERR_TEMP;
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
-	if ((ret = run_stmt(store, stmt, "subscription", error_r)) < 0) {
-		store_rollback(store);
-		goto out;
-	}
-	ret = store_commit(store, error_r);
-out:
-	free(norm);
-	return ret;
+	return update_mailbox(store,
+			      subscribe ? "INSERT OR IGNORE INTO subscription (name) VALUES (?1)"
+					: "DELETE FROM subscription WHERE name = ?1",
+			      name, 0, 0, NULL, "subscription", error_r);
 }
 
 int store_subscriptions(struct store *store, char ***names_r, size_t *count_r, char **error_r)
@@ -732,38 +726,32 @@ int store_subscriptions(struct store *store, char ***names_r, size_t *count_r, c
 	return 0;
 }
 
-int store_take_recent(struct store *store, const char *mailbox, uint32_t *first_r, char **error_r)
+static int take_recent_step(struct store *s, const char *mailbox, void *ctx, char **error_r)
 {
+	uint32_t *first_r = ctx;
 	struct store_mbox mb;
 	sqlite3_stmt *stmt;
 	int ret, rc;
 
-	if ((ret = store_begin_write(store, error_r)) < 0)
+	if ((ret = store_mbox_select(s, mailbox, &mb, error_r)) < 0)
 		return ret;
-	if ((ret = store_mbox_select(store, mailbox, &mb, error_r)) < 0)
-		goto fail;
 	store_mbox_free(&mb);
-	if ((stmt = prepare(store, "SELECT first_recent FROM mailbox WHERE id = ?1", error_r)) ==
-	    NULL) {
-		ret = STORE_ERR_TEMP;
-		goto fail;
-	}
+	if ((stmt = prepare(s, "SELECT first_recent FROM mailbox WHERE id = ?1", error_r)) == NULL)
+		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, mb.id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*first_r = (uint32_t)sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW) {
-		ret = store_sql_err(store, error_r, "recent");
-		goto fail;
-	}
-	if ((ret = exec_id(store, "UPDATE mailbox SET first_recent = uidnext WHERE id = ?1", mb.id,
-			   error_r)) < 0)
-		goto fail;
-	return store_commit(store, error_r);
-fail:
-	store_rollback(store);
-	return ret;
+	if (rc != SQLITE_ROW)
+		return store_sql_err(s, error_r, "recent");
+	return exec_id(s, "UPDATE mailbox SET first_recent = uidnext WHERE id = ?1", mb.id,
+		       error_r);
+}
+
+int store_take_recent(struct store *store, const char *mailbox, uint32_t *first_r, char **error_r)
+{
+	return in_write(store, take_recent_step, mailbox, first_r, error_r);
 }
 
 /* kw_lookup - the word of list equal to kw (any case): *len_r and its start, or NULL. */

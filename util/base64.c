@@ -1,5 +1,6 @@
 /*
- * base64 - RFC 4648 base64 encoding and strict decoding. See base64.h.
+ * base64 - RFC 4648 base64 encoding, strict decoding and lenient
+ * streaming decoding. See base64.h.
  */
 #include <stdint.h>
 #include <string.h>
@@ -155,4 +156,35 @@ int base64_decode(struct strbuf *out, const char *in, size_t len, char **error_r
 	out->len = (size_t)((char *)w - out->data);
 	out->data[out->len] = '\0';
 	return 0;
+}
+
+size_t base64_lenient_decode(struct base64_lenient *st, struct strbuf *out, const char *in,
+			     size_t len)
+{
+	size_t i, junk = 0;
+	int v;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if ((v = sextet(c)) >= 0) {
+			st->acc = (st->acc << 6) | (uint32_t)v;
+			st->bits += 6;
+			if (st->bits >= 8) {
+				st->bits -= 8;
+				strbuf_putc(out, (int)((st->acc >> st->bits) & 0xff));
+			}
+		} else if (c == '=') {
+			st->acc = 0;
+			st->bits = 0;
+		} else if (c != '\r' && c != '\n' && c != ' ' && c != '\t') {
+			junk++;
+		}
+	}
+	return junk;
+}
+
+int base64_lenient_pending(const struct base64_lenient *st)
+{
+	return st->bits >= 6;
 }

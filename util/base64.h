@@ -9,11 +9,16 @@
  * zero, so that every byte string has exactly one accepted encoding. White
  * space and line breaks are characters like any other: refused. The empty
  * string decodes to zero bytes.
+ *
+ * Lenient decoding (base64_lenient_decode) is for text that only claims to
+ * be base64, such as mail bodies and encoded words: it runs on pieces of
+ * any size, skips what is not in the alphabet, and lets '=' end a group.
  */
 #ifndef TERN_BASE64_H
 #define TERN_BASE64_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/strbuf.h"
 
@@ -32,5 +37,28 @@ void base64_encode(struct strbuf *out, const void *data, size_t len);
  * what is wrong and where; out then holds what it held before.
  */
 int base64_decode(struct strbuf *out, const char *in, size_t len, char **error_r);
+
+/* The state of a lenient decoding between pieces of input; zero-initialise it. */
+struct base64_lenient {
+	uint32_t acc; /* the bits not yet decoded, in the low end */
+	int bits;     /* how many: 0 to 12 */
+};
+
+/*
+ * base64_lenient_decode - append the bytes that the len characters at in
+ * encode to out, carrying an incomplete group over to the next call in st.
+ * '=' ends a group: its leftover bits are dropped (what follows may be a
+ * new encoding). Characters outside the alphabet are skipped. Returns how
+ * many of the skipped characters were neither '=' nor white space (CR, LF,
+ * space, tab): 0 for clean input.
+ */
+size_t base64_lenient_decode(struct base64_lenient *st, struct strbuf *out, const char *in,
+			     size_t len);
+
+/*
+ * base64_lenient_pending - whether st holds a whole sextet or more that no
+ * byte took: the input ended inside a group.
+ */
+int base64_lenient_pending(const struct base64_lenient *st);
 
 #endif

@@ -5,9 +5,10 @@ mailbox store: the auth service, lmtp on private/lmtp-store (the socket
 qmgr's local_transport reaches) and on a loopback port, a directory with
 domains, users (one disabled, one with a small quota) and aliases, and the
 store directory owned by the store's user. RawLmtp is a byte-exact LMTP
-client for what real clients never send. store_messages() is the one place
-that knows the store's schema (store/store.c) and blob layout
-(store/store_blob.c): the tests read index.db with sqlite3, read-only.
+client for what real clients never send (smtp_helpers.RawSmtp with LHLO).
+store_messages() is the one place that knows the store's schema
+(store/store.c) and blob layout (store/store_blob.c): the tests read
+index.db with sqlite3, read-only.
 """
 import os
 import pwd
@@ -19,6 +20,7 @@ import urllib.parse
 import pytest
 
 from conftest import TEST_USER, wait_for
+from smtp_helpers import CRASH, RawSmtp
 
 PASSWORD = "secret-pw"
 USERS = {
@@ -37,8 +39,6 @@ ALIASES = {
     "@example.net": ["dave@example.net"],
 }
 HOSTNAME = "store.example.org"
-# (signal 9 is the tests' own SIGKILL)
-CRASH = re.compile(r"killed by signal (?!9\b)|panic: |AddressSanitizer|runtime error: ")
 # Every StoreServer made, so that no_crashes can check their logs after each test.
 SERVERS = []
 
@@ -190,50 +190,23 @@ def message_text(msg):
 # ---------------------------------------------------------------- raw LMTP
 
 
-class RawLmtp:
-    """A byte-exact LMTP client on a unix socket path or a loopback port."""
+class RawLmtp(RawSmtp):
+    """A byte-exact LMTP client on a unix socket path or a loopback port: RawSmtp's reading
+    and writing, with LHLO and transactions that get a reply per recipient."""
+
+    RESET_IS_CLOSE = False
 
     def __init__(self, where, timeout=15.0, greeting=True):
         if isinstance(where, int):
-            self.sock = socket.create_connection(("127.0.0.1", where), timeout=timeout)
-        else:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
-            self.sock.connect(str(where))
-        self.sock.settimeout(timeout)
-        self.buf = b""
-        self.greeting = self.reply() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _line(self):
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8", "replace")
-
-    def reply(self):
-        """One reply: (code, text), the lines of a multi-line reply joined by newlines."""
-        lines = []
-        while True:
-            line = self._line()
-            assert re.match(r"^\d{3}[ -]", line), f"not a reply line: {line!r}"
-            lines.append(line[4:])
-            if line[3] == " ":
-                return int(line[:3]), "\n".join(lines)
+            super().__init__(where, timeout=timeout, greeting=greeting)
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(str(where))
+        self._start(sock, greeting)
 
     def replies(self, n):
         return [self.reply() for _ in range(n)]
-
-    def cmd(self, line):
-        self.send(line + "\r\n")
-        return self.reply()
 
     def lhlo(self, name="mx.example.org"):
         code, text = self.cmd(f"LHLO {name}")
@@ -256,26 +229,6 @@ class RawLmtp:
         assert code == 354, text
         self.send(dot_stuff(body) + b".\r\n")
         return rcpt_replies, self.replies(accepted)
-
-    def closed(self, timeout=5.0):
-        """Whether the server closed the connection (EOF) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return True
-        except (socket.timeout, ConnectionResetError):
-            return False
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def dot_stuff(body):

@@ -214,11 +214,19 @@ class MailServer:
 class RawSmtp:
     """A byte-exact SMTP client: send anything, read replies."""
 
+    # whether closed() takes a connection reset for a close (lmtp_helpers.RawLmtp: no)
+    RESET_IS_CLOSE = True
+
     def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True, tls=False):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.settimeout(timeout)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(timeout)
         if tls:
-            self.sock = client_tls_context().wrap_socket(self.sock)
+            sock = client_tls_context().wrap_socket(sock)
+        self._start(sock, greeting)
+
+    def _start(self, sock, greeting):
+        """Take over the connected sock; read the greeting unless told not to."""
+        self.sock = sock
         self.buf = b""
         self.greeting = self.reply() if greeting else None
 
@@ -271,7 +279,9 @@ class RawSmtp:
                 self.buf += data
         except (socket.timeout, TimeoutError):
             return False
-        except (ConnectionResetError, ssl.SSLError):
+        except ConnectionResetError:
+            return self.RESET_IS_CLOSE
+        except ssl.SSLError:
             return True
 
     def close(self):

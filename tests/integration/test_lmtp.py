@@ -10,6 +10,7 @@ import time
 
 
 from lmtp_helpers import (
+    PASSWORD,
     RawLmtp,
     StoreServer,
     dot_stuff,
@@ -337,3 +338,20 @@ def test_errors_timeouts_and_bad_clients(tern):
     assert srv.messages("alice@example.org") == []
     tern.wait_log(r"timeout after CONNECT from local")
     tern.wait_log(r"warning: \w+: non-LMTP command from local: GET / HTTP/1.1")
+
+
+def test_open_store_is_not_used_after_the_account_is_made_again(tern):
+    # one lmtp process: it keeps alice's store open between deliveries
+    srv = StoreServer(tern, maxproc=1)
+    for expected_uid in (1, 2):
+        with RawLmtp(srv.port) as c:
+            _, data = c.transaction(SENDER, ["alice@example.org"], simple_message())
+        assert data == [(250, f"2.0.0 <alice@example.org> Ok: saved to mailbox INBOX, "
+                              f"uid {expected_uid}")]
+    # the account goes, with its store, and comes back: a fresh store, not the old handle
+    srv.admin("user", "del", "alice@example.org", "--purge")
+    srv.admin("user", "add", "alice@example.org", password=PASSWORD)
+    with RawLmtp(srv.port) as c:
+        _, data = c.transaction(SENDER, ["alice@example.org"], simple_message())
+    assert data == [(250, "2.0.0 <alice@example.org> Ok: saved to mailbox INBOX, uid 1")]
+    assert [m["uid"] for m in srv.messages("alice@example.org")] == [1]

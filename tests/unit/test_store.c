@@ -1389,6 +1389,24 @@ static void test_upgrade_v1(void **state)
 
 /* ---------------------------------------------------------------- notify */
 
+static void test_is_current(void **state)
+{
+	struct fixture *f = *state;
+	char *moved = xasprintf("%s/moved", f->tmp);
+	struct store *again = NULL;
+	char *err = NULL;
+
+	assert_int_equal(store_is_current(f->store), 1);
+	/* the directory is replaced: the handle is no longer the store at that path */
+	assert_int_equal(rename(f->path, moved), 0);
+	assert_int_equal(store_is_current(f->store), 0);
+	assert_int_equal(store_open(f->path, &f->opts, &again, &err), 0);
+	assert_int_equal(store_is_current(f->store), 0);
+	assert_int_equal(store_is_current(again), 1);
+	store_close(&again);
+	free(moved);
+}
+
 static void test_notify_same_process(void **state)
 {
 	struct fixture *f = *state;
@@ -1670,6 +1688,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fts_rebuild_resumed, fixture_setup,
 					    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_v1, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_is_current, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_same_process, fixture_setup,
 					    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_bounded, fixture_setup, fixture_teardown),

@@ -60,15 +60,10 @@ __attribute__((format(printf, 2, 3))) static void report_skip(struct export *ex,
 							      ...)
 {
 	va_list ap;
-	char *text;
 
 	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
+	ta_skip_report(ex->ta, ex->progress, "export", ex->address, fmt, ap);
 	va_end(ap);
-	ta_progress_clear(ex->progress);
-	ta_error(ex->ta, "%s: skipped", text);
-	msg_warn("export: address=%s: %s: skipped", ex->address, text);
-	free(text);
 	ex->skipped++;
 }
 

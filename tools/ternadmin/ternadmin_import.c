@@ -50,20 +50,26 @@ struct import {
 	struct strbuf data;	 /* the message being read */
 };
 
+void ta_skip_report(const struct ternadmin *ta, struct ta_progress *p, const char *op,
+		    const char *address, const char *fmt, va_list ap)
+{
+	char *text = xvasprintf(fmt, ap);
+
+	ta_progress_clear(p);
+	ta_error(ta, "%s: skipped", text);
+	msg_warn("%s: address=%s: %s: skipped", op, address, text);
+	free(text);
+}
+
 /* report_skip - a message (or file) that is not imported: stderr and the log. */
 __attribute__((format(printf, 2, 3))) static void report_skip(struct import *im, const char *fmt,
 							      ...)
 {
 	va_list ap;
-	char *text;
 
 	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
+	ta_skip_report(im->ta, im->progress, "import", im->address, fmt, ap);
 	va_end(ap);
-	ta_progress_clear(im->progress);
-	ta_error(im->ta, "%s: skipped", text);
-	msg_warn("import: address=%s: %s: skipped", im->address, text);
-	free(text);
 	im->skipped++;
 	im->mb_skipped++;
 }

@@ -10,6 +10,7 @@
 #ifndef TERN_TERNADMIN_MAIL_H
 #define TERN_TERNADMIN_MAIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,6 +113,15 @@ double ta_progress_elapsed(const struct ta_progress *p);
 void ta_progress_free(struct ta_progress **p);
 /* ta_progress_clear - erase the bar before something else is printed on standard error. */
 void ta_progress_clear(struct ta_progress *p);
+/*
+ * ta_skip_report - import or export passes something over: erase the bar
+ * p (may be NULL), write "<text>: skipped" on standard error and log
+ * "<op>: address=<address>: <text>: skipped" (text from fmt and ap).
+ * Defined in ternadmin_import.c.
+ */
+void ta_skip_report(const struct ternadmin *ta, struct ta_progress *p, const char *op,
+		    const char *address, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 /* --------------------------------------------------------------- Maildir */
 
